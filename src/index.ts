@@ -1,0 +1,3 @@
+// muid-wasm public API.
+export * from "./errors.js";
+export * from "./models/card.js";
