@@ -111,3 +111,19 @@ export interface ModelCard {
   provenance: { source: string; license?: string; importedBy?: string; sha256?: string; notes?: string };
   training?: { framework?: string; samples?: number; epochs?: number; seed?: number; command?: string; notes?: string };
 }
+
+/** A named tensor as read from or written to a model file (little-endian, row-major). */
+export type TensorDType = "F32" | "F64" | "F16" | "BF16" | "I64" | "I32" | "I16" | "I8" | "U8" | "BOOL";
+export interface Tensor {
+  dtype: TensorDType;
+  shape: number[];
+  /** F32 → Float32Array, F64 → Float64Array, I64 → BigInt64Array, I32 → Int32Array, I16 → Int16Array,
+   *  I8 → Int8Array, U8/BOOL → Uint8Array, F16/BF16 → Uint16Array (raw bits) */
+  data: Float32Array | Float64Array | BigInt64Array | Int32Array | Int16Array | Int8Array | Uint8Array | Uint16Array;
+}
+
+/** A model as held in memory: its card and its tensors by name. */
+export interface ModelBundle {
+  card: ModelCard;
+  tensors: Map<string, Tensor>;
+}
