@@ -1,0 +1,131 @@
+import { ModelError, VersionError } from "../errors.js";
+import { MODEL_FORMAT, MODEL_FORMAT_VERSION, type ModelBundle, type LayerSpec, type Tensor } from "./card.js";
+
+/**
+ * Checks that a model card is internally consistent and matches its tensors, and infers the
+ * per-row size of every named value. Returns value name → per-row element count.
+ * Throws ModelError (or VersionError) naming the first problem found.
+ */
+export function validateModel(bundle: ModelBundle): Map<string, number> {
+  const { card, tensors } = bundle;
+  if (card === null || typeof card !== "object") throw new ModelError("model card is missing");
+  if (card.format !== MODEL_FORMAT) throw new ModelError(`model card format is ${JSON.stringify(card.format)}, expected "${MODEL_FORMAT}"`);
+  if (card.formatVersion !== MODEL_FORMAT_VERSION)
+    throw new VersionError(`model format version ${card.formatVersion} is not supported (this build reads version ${MODEL_FORMAT_VERSION})`);
+  if (!Array.isArray(card.inputs) || card.inputs.length === 0) throw new ModelError("model card lists no inputs");
+  if (!Array.isArray(card.layers) || card.layers.length === 0) throw new ModelError("model card lists no layers");
+  if (!Array.isArray(card.outputs) || card.outputs.length !== 1) throw new ModelError("model card must list exactly one output (the logits)");
+
+  const size = new Map<string, number>();
+  for (const input of card.inputs) {
+    if (typeof input.name !== "string" || input.name === "") throw new ModelError("an input has no name");
+    if (size.has(input.name)) throw new ModelError(`input "${input.name}" is listed twice`);
+    if (!isShape(input.shape) || input.shape.length === 0) throw new ModelError(`input "${input.name}" has an invalid shape`);
+    if (input.kind !== "float" && input.kind !== "index") throw new ModelError(`input "${input.name}" has unknown kind ${JSON.stringify(input.kind)}`);
+    if (input.kind === "index") {
+      if (!Array.isArray(input.range) || !Number.isInteger(input.range[0]) || !Number.isInteger(input.range[1]) || input.range[0] > input.range[1])
+        throw new ModelError(`index input "${input.name}" needs an integer range [min, max]`);
+      if (product(input.shape) !== 1) throw new ModelError(`index input "${input.name}" must hold one id per row`);
+    }
+    const n = product(input.shape);
+    if (input.features !== undefined && (!Array.isArray(input.features) || input.features.length !== n))
+      throw new ModelError(`input "${input.name}" names ${input.features?.length} features for ${n} values`);
+    size.set(input.name, n);
+  }
+
+  const tensor = (name: unknown, layer: LayerSpec, what: string, shape: (number | null)[]): Tensor => {
+    if (typeof name !== "string") throw new ModelError(`${layer.op} layer "${layer.output}" has no ${what} tensor name`);
+    const t = tensors.get(name);
+    if (t === undefined) throw new ModelError(`${layer.op} layer "${layer.output}" needs tensor "${name}", which the file does not contain`);
+    if (t.dtype !== "F32") throw new ModelError(`tensor "${name}" has dtype ${t.dtype}; layers read F32`);
+    if (t.shape.length !== shape.length || shape.some((d, i) => d !== null && t.shape[i] !== d))
+      throw new ModelError(`tensor "${name}" has shape [${t.shape}], ${layer.op} layer "${layer.output}" expects [${shape.map((d) => d ?? "*")}]`);
+    return t;
+  };
+  const read = (name: unknown, layer: LayerSpec): number => {
+    if (typeof name !== "string" || !size.has(name))
+      throw new ModelError(`${layer.op} layer "${(layer as { output?: string }).output}" reads "${String(name)}", which is not computed before it`);
+    return size.get(name)!;
+  };
+
+  for (const layer of card.layers) {
+    if (layer === null || typeof layer !== "object") throw new ModelError("a layer is not an object");
+    if (typeof layer.output !== "string" || layer.output === "") throw new ModelError(`a ${layer.op} layer has no output name`);
+    if (size.has(layer.output)) throw new ModelError(`value "${layer.output}" is written twice`);
+    let out: number;
+    switch (layer.op) {
+      case "batchnorm": {
+        const n = read(layer.input, layer);
+        for (const k of ["weight", "bias", "runningMean", "runningVar"] as const) tensor(layer[k], layer, k, [n]);
+        if (!(layer.eps > 0)) throw new ModelError(`batchnorm layer "${layer.output}" needs eps > 0`);
+        out = n;
+        break;
+      }
+      case "dense": {
+        const nin = read(layer.input, layer);
+        const w = tensor(layer.weight, layer, "weight", [null, nin]);
+        out = w.shape[0];
+        if (out === 0) throw new ModelError(`dense layer "${layer.output}" has no output units`);
+        tensor(layer.bias, layer, "bias", [out]);
+        checkActivation(layer.activation, layer.alpha, layer.output);
+        break;
+      }
+      case "conv2d": {
+        const n = read(layer.input, layer);
+        if (!isShape(layer.inShape) || layer.inShape.length !== 3 || product(layer.inShape) !== n)
+          throw new ModelError(`conv2d layer "${layer.output}": inShape [${layer.inShape}] does not hold the ${n} values of "${layer.input}"`);
+        if (layer.kernel !== 3 || layer.padding !== 1 || layer.stride !== 1)
+          throw new ModelError(`conv2d layer "${layer.output}": only 3×3 kernels with stride 1 and padding 1 are supported`);
+        const [cin, h, w] = layer.inShape;
+        const wt = tensor(layer.weight, layer, "weight", [null, cin, 3, 3]);
+        const cout = wt.shape[0];
+        tensor(layer.bias, layer, "bias", [cout]);
+        checkActivation(layer.activation, undefined, layer.output);
+        out = cout * h * w;
+        break;
+      }
+      case "embedding": {
+        const n = read(layer.input, layer);
+        if (n !== 1) throw new ModelError(`embedding layer "${layer.output}" reads "${layer.input}" of ${n} values; it takes one id per row`);
+        const idx = card.inputs.find((i) => i.name === layer.input);
+        if (idx === undefined || idx.kind !== "index") throw new ModelError(`embedding layer "${layer.output}" must read an index input`);
+        if (!Number.isInteger(layer.indexOffset)) throw new ModelError(`embedding layer "${layer.output}" needs an integer indexOffset`);
+        const wt = tensor(layer.weight, layer, "weight", [null, null]);
+        const [lo, hi] = idx.range!;
+        if (lo + layer.indexOffset < 0 || hi + layer.indexOffset >= wt.shape[0])
+          throw new ModelError(`embedding layer "${layer.output}": ids ${lo}..${hi} with offset ${layer.indexOffset} fall outside the table of ${wt.shape[0]} rows`);
+        out = wt.shape[1];
+        break;
+      }
+      case "concat": {
+        if (!Array.isArray(layer.inputs) || layer.inputs.length === 0) throw new ModelError(`concat layer "${layer.output}" has no inputs`);
+        out = layer.inputs.reduce((s, name) => s + read(name, layer), 0);
+        break;
+      }
+      default:
+        throw new ModelError(`unknown layer op ${JSON.stringify((layer as { op: unknown }).op)}`);
+    }
+    size.set(layer.output, out);
+  }
+
+  const output = card.outputs[0];
+  const last = card.layers[card.layers.length - 1];
+  if (output.name !== last.output) throw new ModelError(`output "${output.name}" is not the value of the last layer ("${last.output}")`);
+  if (size.get(output.name) !== product(output.shape) || !Array.isArray(output.classes) || output.classes.length !== size.get(output.name))
+    throw new ModelError(`output "${output.name}" has ${size.get(output.name)} values; the card declares shape [${output.shape}] and ${output.classes?.length} classes`);
+  return size;
+}
+
+function checkActivation(act: unknown, alpha: unknown, name: string): void {
+  if (act !== "none" && act !== "relu" && act !== "leakyrelu") throw new ModelError(`layer "${name}" has unknown activation ${JSON.stringify(act)}`);
+  if (act === "leakyrelu" && alpha !== undefined && !(typeof alpha === "number" && Number.isFinite(alpha)))
+    throw new ModelError(`layer "${name}" has an invalid leakyrelu slope`);
+}
+
+function isShape(s: unknown): s is number[] {
+  return Array.isArray(s) && s.every((d) => Number.isInteger(d) && d >= 0);
+}
+
+export function product(shape: readonly number[]): number {
+  return shape.reduce((a, b) => a * b, 1);
+}
