@@ -397,3 +397,56 @@ export const KLM_SHOWER_MAX_LAYERS = 3;
 export const KLM_SHOWER_WIDTH = 6.0;
 /** lateral spread of shower hits about the interaction direction per layer travelled, cm [A] */
 export const KLM_SHOWER_SPREAD = 8.0;
+
+// ============================================================================================
+// Generators, decay in flight and tracking resolution (generator helper: src/sim/generators.ts,
+// src/sim/decay.ts, src/sim/tracking.ts, src/sim/event.ts). Appended section.
+// ============================================================================================
+
+/** Default ECL crystal threshold of the simulated readout, GeV: the CNN's 1 MeV (ecl.md §1.5). */
+export const ECL_THRESHOLD_DEFAULT = 0.001;
+
+/** ECL-study gun (θ range: ECL_BARREL_COVERAGE_DEG): pT flat in 0.28–1.0 GeV/c at the IP (physics.md §9.3: 0.28 GeV/c reaches the barrel; CNN pT ≤ 1.0, ecl.md §0). */
+export const ECL_GUN_PT_MIN = 0.28;
+export const ECL_GUN_PT_MAX = 1.0;
+
+/** KLM-study gun: p flat in 0.6–5 GeV/c (issue 3 item 6; KLM threshold ≈0.6 GeV/c, physics.md §0). */
+export const KLM_GUN_P_MIN = 0.6;
+export const KLM_GUN_P_MAX = 5.0;
+/** KLM acceptance θ 18°–155°, uniform in cos θ (basf2 klm/validation/KLMMuonGenerate.py, klm.md §4.4). */
+export const KLM_GUN_THETA_MIN_DEG = 18;
+export const KLM_GUN_THETA_MAX_DEG = 155;
+/** Tracks per KLM-study event, 4–16 (DNN training sample, physics.md §3.3 [P]). */
+export const KLM_GUN_TRACKS_MIN = 4;
+export const KLM_GUN_TRACKS_MAX = 16;
+
+/** BB̄ charged multiplicity: mean 10.71 per pair (CLEO hep-ex/9907057, physics.md §7 [V]); σ and limits of the §7 recipe [A]. */
+export const BBBAR_MULTIPLICITY_MEAN = 10.71;
+export const BBBAR_MULTIPLICITY_SIGMA = 3;
+export const BBBAR_MULTIPLICITY_MIN = 2;
+export const BBBAR_MULTIPLICITY_MAX = 24;
+/** Fraction of BB̄ tracks that are muons (physics.md §7: ≈3–4 %; recipe 0.04) [D/R]. */
+export const BBBAR_MUON_FRACTION = 0.04;
+/** Υ(4S)-frame momentum spectra, Gamma(shape, scale GeV/c): pions mean 0.7, muons mean 1.3 GeV/c (physics.md §7 recipe) [A]. */
+export const BBBAR_PION_GAMMA_SHAPE = 2;
+export const BBBAR_PION_GAMMA_SCALE = 0.35;
+export const BBBAR_MUON_GAMMA_SHAPE = 2;
+export const BBBAR_MUON_GAMMA_SCALE = 0.65;
+/** Upper end of the Υ(4S)-frame spectrum, GeV/c (B → Xℓν endpoint ≈2.6 GeV/c, physics.md §7) [R]. */
+export const BBBAR_CM_MOMENTUM_MAX = 2.6;
+/** Υ(4S) boost βγ along +z for 7 GeV e⁻ × 4 GeV e⁺: (7 − 4)/10.583 (physics.md §7) [D]. */
+export const UPSILON4S_BETA_GAMMA = 0.2835;
+
+/**
+ * Tracking resolution at the IP. pT: σ(pT)/pT = 0.0011·pT[GeV/c] ⊕ 0.0025/β (Belle II TDR,
+ * arXiv:1011.0352, CDC) [R]. Impact parameters and angles: constant ⊕ multiple-scattering term
+ * a ⊕ b/(pβ sin^k θ) with Belle II-like magnitudes (≈15–20 µm, ≈0.5 mrad) [A, not verified].
+ */
+export const TRACK_PT_RESOLUTION_LINEAR = 0.0011; // per GeV/c
+export const TRACK_PT_RESOLUTION_CONSTANT = 0.0025;
+export const TRACK_D0_RESOLUTION_CONSTANT = 0.0015; // cm (15 µm)
+export const TRACK_D0_RESOLUTION_SCATTERING = 0.0025; // cm·GeV/c, divided by pβ sin^1.5 θ
+export const TRACK_Z0_RESOLUTION_CONSTANT = 0.002; // cm (20 µm)
+export const TRACK_Z0_RESOLUTION_SCATTERING = 0.003; // cm·GeV/c, divided by pβ sin^2.5 θ
+export const TRACK_ANGLE_RESOLUTION_CONSTANT = 0.0005; // rad
+export const TRACK_ANGLE_RESOLUTION_SCATTERING = 0.0015; // rad·GeV/c, divided by pβ
