@@ -6,31 +6,37 @@
  *
  * Deposit kinds (EclEnergyDeposit from the transport; Landau/Vavilov fluctuations and the split of a
  * track between crystals along its path already happened there):
- * - "ionisation": a charged track's step. It goes to the crystal in the direction of the point, except
- *   a δ-ray/bremsstrahlung fraction that leaks sideways (physics.md §5.1, "1–3 % to neighbours" [A]);
+ * - "ionisation": a charged track's step. It stays in the crystal in the direction of the point, except
+ *   a δ-ray/bremsstrahlung fraction f_δ spread sideways with a Molière-radius profile (physics.md §5.1:
+ *   "1–3 % to neighbours" [A]; for a track through a crystal centre ≈60 % of f_δ leaves the crystal);
  * - "electromagnetic": a photon/electron shower starting at the point, spread laterally with the CsI
  *   Molière radius (physics.md §5.2): radial profile f(r) = 2rR²/(r²+R²)², whose containment
- *   r²/(r²+R²) is 90 % at r = R_M for R = R_M/3 (and 97 % at 2 R_M);
+ *   r²/(r²+R²) is 90 % at r = R_M for R = R_M/3 (97 % at 2 R_M); integrated analytically over the
+ *   crystals, so small tail energies (the pixels just above 1 MeV) come out right on average;
  * - "hadronic": visible energy of hadronic secondaries (nuclear fragments, soft π, π⁰) released at a
- *   vertex: split into a few randomly sized lumps at a random lateral distance, each spread like an EM
+ *   vertex: split into a few randomly sized lumps at random lateral distances, each spread like an EM
  *   shower, which gives the irregular 3×3–5×5 patterns of physics.md §5.2 [A, tunable].
- * Lateral displacements are taken in the plane transverse to the ray from the IP (the crystal axis in
- * the projective model of src/geometry/ecl.ts); the longitudinal position does not change the crystal.
- * Energy that lands in a gap or outside the ECL coverage is lost, as in the real detector.
+ * Lateral offsets are measured in the plane transverse to the ray from the IP (the crystal axis in the
+ * projective model of src/geometry/ecl.ts); the depth of a deposit does not change its crystal.
+ * Energy whose direction is in a gap or outside the ECL coverage is lost, as in the real detector.
  *
  * Not modelled: electronics noise (σ ≈ 0.2–0.3 MeV, far below the 1 MeV threshold), the CsI(Tl)
  * photo-statistics term (≈1–2 % at 100 MeV, small against Landau fluctuations), pulse-shape/timing.
  */
 import { InputError } from "../errors.js";
 import {
+  ECL_CRYSTALS_PER_RING,
   ECL_N_CRYSTALS,
+  ECL_N_THETA_RINGS,
   ECL_RING_OFFSET,
   crystalTowards,
   isValidCellId,
   regionOfCellId,
+  ringThetaDeg,
+  thetaIdOf,
   type EclRegion,
 } from "../geometry/ecl.js";
-import { eclNeighbourhood } from "../geometry/eclNeighbours.js";
+import { eclNeighbourhood, eclNeighboursN } from "../geometry/eclNeighbours.js";
 import type { Random } from "./random.js";
 import type { DetectorConditions, EclDigit } from "./types.js";
 
@@ -45,76 +51,110 @@ export interface EclEnergyDeposit {
 
 // TODO(integration): these move to the ECL section of src/constants.ts once that file lands.
 /** CsI Molière radius, cm (physics.md §2.1: X0·21.2052 MeV/E_c = 3.53 cm). */
-const CSI_MOLIERE_RADIUS = 3.53;
-/** Fraction of a MIP step's energy carried sideways by δ rays/bremsstrahlung (physics.md §5.1 "1–3 %", [A]). */
-const ECL_DELTA_RAY_LEAKAGE_FRACTION = 0.02;
-/** Monte-Carlo spots per EM shower (sampling of the lateral profile) [A]. */
-const ECL_EM_SHOWER_SPOTS = 24;
+export const CSI_MOLIERE_RADIUS = 3.53;
+/**
+ * Fraction of a MIP's energy spread sideways by δ rays/bremsstrahlung with a Molière-radius profile
+ * [A]; ≈60 % of it leaves a centrally crossed crystal, i.e. ≈2 % in the neighbours (physics.md §5.1 "1–3 %").
+ */
+export const ECL_DELTA_RAY_LEAKAGE_FRACTION = 0.03;
 /** Lumps per hadronic deposit and their mean lateral distance from the vertex, cm (physics.md §5.2 [A]). */
-const ECL_HADRONIC_LUMPS = 4;
-const ECL_HADRONIC_LUMP_DISTANCE = 5.0;
+export const ECL_HADRONIC_LUMPS = 4;
+export const ECL_HADRONIC_LUMP_DISTANCE = 5.0;
 /** Beam background (physics.md §5.3 [A]): mean deposits ≥ 0.5 MeV per barrel crystal per event at ×1. */
-const ECL_BACKGROUND_DEPOSITS_PER_CRYSTAL = 0.1;
+export const ECL_BACKGROUND_DEPOSITS_PER_CRYSTAL = 0.1;
 /** Lower edge and exponential slope of the background deposit spectrum, GeV (physics.md §5.3 "s = 2–3 MeV"). */
-const ECL_BACKGROUND_MIN_ENERGY = 0.0005;
-const ECL_BACKGROUND_SLOPE = 0.0025;
+export const ECL_BACKGROUND_MIN_ENERGY = 0.0005;
+export const ECL_BACKGROUND_SLOPE = 0.0025;
 /** Relative background rate per region: endcaps, the backward one most, are noisier (physics.md §5.3) [A]. */
-const ECL_BACKGROUND_REGION_FACTOR: Readonly<Record<"forward" | "barrel" | "backward", number>> = { forward: 1.5, barrel: 1.0, backward: 2.0 };
+export const ECL_BACKGROUND_REGION_FACTOR: Readonly<Record<"forward" | "barrel" | "backward", number>> = { forward: 1.5, barrel: 1.0, backward: 2.0 };
 /** CNN clip, GeV (ecl.md §1.5). */
-const ECL_CLIP_ENERGY = 1.0;
+export const ECL_CLIP_ENERGY = 1.0;
 
 export { eclNeighbourhood };
 
 /** Core radius R of the EM lateral profile: 90 % containment inside R_M ⇔ R = R_M/3 (see above). */
 export const ECL_EM_PROFILE_RADIUS = CSI_MOLIERE_RADIUS / 3;
 
-/** Containment of the EM lateral profile inside radius r (cm): r²/(r²+R²). */
-export function emLateralContainment(r: number): number {
-  return (r * r) / (r * r + ECL_EM_PROFILE_RADIUS * ECL_EM_PROFILE_RADIUS);
+/** Containment of a lateral profile of radius R inside radius r (cm): r²/(r²+R²). */
+export function lateralContainment(r: number, radius: number = ECL_EM_PROFILE_RADIUS): number {
+  return (r * r) / (r * r + radius * radius);
 }
-
-/** Radius (cm) drawn from f(r) = 2rR²/(r²+R²)² by inversion: r = R·√(u/(1−u)). */
-function sampleProfileRadius(rng: Random, radius: number): number {
-  const u = rng.uniform();
-  return radius * Math.sqrt(u / (1 - u));
-}
-
-/** Scratch point, to keep the hot loop allocation-free. */
-const shifted = { x: 0, y: 0, z: 0 };
 
 /**
- * (x, y, z) moved by r (cm) at azimuth α in the plane transverse to the ray from the IP:
- * components r·cosα along θ-hat = (cosθ cosφ, cosθ sinφ, −sinθ) and r·sinα along φ-hat = (−sinφ, cosφ, 0).
+ * ∫₀ˣ∫₀ʸ of the 2-D lateral density R²/(π(u²+v²+R²)²) (whose radial form is 2rR²/(r²+R²)²):
+ * [x/a·atan(y/a) + y/b·atan(x/b)]/(2π) with a = √(x²+R²), b = √(y²+R²). Odd in x and in y.
  */
-function shiftTransverse(x: number, y: number, z: number, r: number, alpha: number): typeof shifted {
-  shifted.x = x; shifted.y = y; shifted.z = z;
-  if (r > 0) {
-    const rho = Math.hypot(x, y);
-    const dist = Math.hypot(rho, z);
-    const cosT = z / dist, sinT = rho / dist;
-    const cosP = rho > 0 ? x / rho : 1, sinP = rho > 0 ? y / rho : 0;
-    const a = r * Math.cos(alpha), b = r * Math.sin(alpha);
-    shifted.x += a * cosT * cosP - b * sinP;
-    shifted.y += a * cosT * sinP + b * cosP;
-    shifted.z -= a * sinT;
-  }
-  return shifted;
+function profileQuadrant(x: number, y: number, radius: number): number {
+  const a = Math.sqrt(x * x + radius * radius);
+  const b = Math.sqrt(y * y + radius * radius);
+  return ((x / a) * Math.atan(y / a) + (y / b) * Math.atan(x / b)) / (2 * Math.PI);
 }
 
-/** Adds energy to the crystal in the direction of the point from the IP (lost in gaps / outside the ECL). */
-function depositAt(digits: Map<number, number>, x: number, y: number, z: number, energy: number): void {
-  const cellId = crystalTowards(x, y, z);
-  if (cellId === null) return;
-  digits.set(cellId, (digits.get(cellId) ?? 0) + energy);
+/** Fraction of the lateral profile (radius R, centred at 0) inside the rectangle [u1,u2]×[v1,v2], cm. */
+export function lateralFractionInRectangle(u1: number, u2: number, v1: number, v2: number, radius: number): number {
+  return profileQuadrant(u2, v2, radius) - profileQuadrant(u1, v2, radius) - profileQuadrant(u2, v1, radius) + profileQuadrant(u1, v1, radius);
 }
 
-/** An EM shower of the given energy starting at (x, y, z): ECL_EM_SHOWER_SPOTS equal spots from the lateral profile. */
-function addEmShower(digits: Map<number, number>, x: number, y: number, z: number, energy: number, rng: Random): void {
-  const share = energy / ECL_EM_SHOWER_SPOTS;
-  for (let i = 0; i < ECL_EM_SHOWER_SPOTS; i++) {
-    const p = shiftTransverse(x, y, z, sampleProfileRadius(rng, ECL_EM_PROFILE_RADIUS), 2 * Math.PI * rng.uniform());
-    depositAt(digits, p.x, p.y, p.z, share);
+/** Half-width of the crystal block that receives a lateral spread: 2 → the basf2 "N" 5×5 around the hit crystal. */
+const SPREAD_HALF_WIDTH = 2;
+const spreadCells: Array<Int32Array | undefined> = new Array(ECL_N_CRYSTALS + 1);
+const ringThetaMin = new Float64Array(ECL_N_THETA_RINGS);
+const ringThetaMax = new Float64Array(ECL_N_THETA_RINGS);
+const ringThetaSin = new Float64Array(ECL_N_THETA_RINGS);
+for (let t = 0; t < ECL_N_THETA_RINGS; t++) {
+  const r = ringThetaDeg(t);
+  ringThetaMin[t] = (r.min * Math.PI) / 180;
+  ringThetaMax[t] = (r.max * Math.PI) / 180;
+  ringThetaSin[t] = Math.sin((r.centre * Math.PI) / 180);
+}
+
+/**
+ * Spreads `energy` over the 5×5 crystals around the crystal in the direction of (x, y, z), with the
+ * lateral profile of radius R centred on the point. Each crystal gets the profile integrated over its
+ * angular cell, mapped to the transverse plane at the point's distance D from the IP
+ * (u = D·Δθ, v = D·sinθ_cell·Δφ, small-angle). The tail outside the 5×5 (< 1 % for R = R_M/3,
+ * ≈6 % for R = R_M) is not recorded: it is spread thinner than any threshold.
+ * Returns false when the point's direction is in a gap or outside the ECL (energy lost).
+ */
+function spreadLaterally(digits: Map<number, number>, x: number, y: number, z: number, energy: number, radius: number): boolean {
+  const centre = crystalTowards(x, y, z);
+  if (centre === null) return false;
+  const rho = Math.hypot(x, y);
+  const dist = Math.hypot(rho, z);
+  const theta = Math.atan2(rho, z);
+  const phi = Math.atan2(y, x);
+  let cells = spreadCells[centre];
+  if (cells === undefined) cells = spreadCells[centre] = Int32Array.from(eclNeighboursN(centre, SPREAD_HALF_WIDTH));
+  for (let i = 0; i < cells.length; i++) {
+    const c = cells[i]!;
+    const t = thetaIdOf(c);
+    const n = ECL_CRYSTALS_PER_RING[t]!;
+    const p = c - 1 - ECL_RING_OFFSET[t]!;
+    const u1 = dist * (ringThetaMin[t]! - theta);
+    const u2 = dist * (ringThetaMax[t]! - theta);
+    // lower φ edge of the cell relative to the point, brought into [−π, π] (cells of the 5×5 are near 0)
+    let dPhi = (2 * Math.PI * p) / n - phi;
+    dPhi -= 2 * Math.PI * Math.round(dPhi / (2 * Math.PI));
+    const scale = dist * ringThetaSin[t]!;
+    const v1 = scale * dPhi;
+    const v2 = scale * (dPhi + (2 * Math.PI) / n);
+    const share = lateralFractionInRectangle(u1, u2, v1, v2, radius);
+    if (share > 0) digits.set(c, (digits.get(c) ?? 0) + energy * share);
   }
+  return true;
+}
+
+/** (x, y, z) moved by r (cm) at azimuth α in the plane transverse to the ray from the IP. */
+function shiftTransverse(x: number, y: number, z: number, r: number, alpha: number, out: { x: number; y: number; z: number }): void {
+  const rho = Math.hypot(x, y);
+  const dist = Math.hypot(rho, z);
+  const cosT = z / dist, sinT = rho / dist;
+  const cosP = rho > 0 ? x / rho : 1, sinP = rho > 0 ? y / rho : 0;
+  const a = r * Math.cos(alpha), b = r * Math.sin(alpha);
+  // a along θ-hat = (cosθ cosφ, cosθ sinφ, −sinθ), b along φ-hat = (−sinφ, cosφ, 0)
+  out.x = x + a * cosT * cosP - b * sinP;
+  out.y = y + a * cosT * sinP + b * cosP;
+  out.z = z - a * sinT;
 }
 
 function requireDeposit(d: EclEnergyDeposit, i: number): void {
@@ -126,10 +166,21 @@ function requireDeposit(d: EclEnergyDeposit, i: number): void {
 }
 
 const lumpShares = new Float64Array(ECL_HADRONIC_LUMPS);
+const lumpPoint = { x: 0, y: 0, z: 0 };
+
+/** Per-crystal sums of one track's ionisation: energy and energy-weighted position. */
+interface CrystalIonisation { energy: number; x: number; y: number; z: number }
 
 /**
- * Crystal energies (cellId → GeV, before background, threshold and clip) of one track's deposits.
- * `conditions` is part of the interface for response knobs; none applies at this stage yet.
+ * Crystal energies (cellId → GeV, before background, threshold and clip) of one track's deposits,
+ * added to `into` (the event's map when given). `conditions` is part of the interface for response
+ * knobs; none applies at this stage.
+ * - ionisation: summed per crystal; (1 − f_δ) stays in the crystal, f_δ is spread with a Molière-radius
+ *   profile around the energy-weighted centroid of the track in that crystal (deterministic);
+ * - electromagnetic: spread with the EM profile (R = R_M/3) around the point (deterministic);
+ * - hadronic: ECL_HADRONIC_LUMPS lumps with exponential random shares, the first at the vertex and the
+ *   others displaced by an exponential distance (mean ECL_HADRONIC_LUMP_DISTANCE) at a random azimuth,
+ *   each spread with the EM profile (the only random part of the response).
  */
 export function eclDigitsFromDeposits(
   deposits: readonly EclEnergyDeposit[],
@@ -137,29 +188,39 @@ export function eclDigitsFromDeposits(
   _conditions: DetectorConditions,
   into: Map<number, number> = new Map(),
 ): Map<number, number> {
+  const ionisation = new Map<number, CrystalIonisation>();
   for (let i = 0; i < deposits.length; i++) {
     const d = deposits[i]!;
     requireDeposit(d, i);
     if (d.energy === 0) continue;
     if (d.kind === "ionisation") {
-      const leak = d.energy * ECL_DELTA_RAY_LEAKAGE_FRACTION;
-      depositAt(into, d.x, d.y, d.z, d.energy - leak);
-      // δ rays and bremsstrahlung photons start small EM showers off the track: one spot, Molière-radius profile
-      const p = shiftTransverse(d.x, d.y, d.z, sampleProfileRadius(rng, CSI_MOLIERE_RADIUS), 2 * Math.PI * rng.uniform());
-      depositAt(into, p.x, p.y, p.z, leak);
+      const c = crystalTowards(d.x, d.y, d.z);
+      if (c === null) continue;
+      const sumOf = ionisation.get(c);
+      if (sumOf === undefined) ionisation.set(c, { energy: d.energy, x: d.x * d.energy, y: d.y * d.energy, z: d.z * d.energy });
+      else {
+        sumOf.energy += d.energy;
+        sumOf.x += d.x * d.energy;
+        sumOf.y += d.y * d.energy;
+        sumOf.z += d.z * d.energy;
+      }
     } else if (d.kind === "electromagnetic") {
-      addEmShower(into, d.x, d.y, d.z, d.energy, rng);
+      spreadLaterally(into, d.x, d.y, d.z, d.energy, ECL_EM_PROFILE_RADIUS);
     } else {
-      // irregular lumps: random shares (normalised exponentials); the first at the vertex, the others at
-      // an exponentially distributed lateral distance; each lump showers like an EM deposit
       let total = 0;
       for (let j = 0; j < ECL_HADRONIC_LUMPS; j++) total += (lumpShares[j] = rng.exponential(1));
       for (let j = 0; j < ECL_HADRONIC_LUMPS; j++) {
         const r = j === 0 ? 0 : rng.exponential(ECL_HADRONIC_LUMP_DISTANCE);
-        const p = shiftTransverse(d.x, d.y, d.z, r, 2 * Math.PI * rng.uniform());
-        addEmShower(into, p.x, p.y, p.z, (d.energy * lumpShares[j]!) / total, rng);
+        shiftTransverse(d.x, d.y, d.z, r, 2 * Math.PI * rng.uniform(), lumpPoint);
+        spreadLaterally(into, lumpPoint.x, lumpPoint.y, lumpPoint.z, (d.energy * lumpShares[j]!) / total, ECL_EM_PROFILE_RADIUS);
       }
     }
+  }
+  for (const [c, sumOf] of ionisation) {
+    const leak = sumOf.energy * ECL_DELTA_RAY_LEAKAGE_FRACTION;
+    into.set(c, (into.get(c) ?? 0) + sumOf.energy - leak);
+    // δ rays and bremsstrahlung photons start small EM showers off the track (physics.md §5.1)
+    spreadLaterally(into, sumOf.x / sumOf.energy, sumOf.y / sumOf.energy, sumOf.z / sumOf.energy, leak, CSI_MOLIERE_RADIUS);
   }
   return into;
 }
