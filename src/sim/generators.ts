@@ -15,8 +15,7 @@ import {
   PION_MASS,
   ECL_GUN_PT_MIN,
   ECL_GUN_PT_MAX,
-  ECL_GUN_THETA_MIN_DEG,
-  ECL_GUN_THETA_MAX_DEG,
+  ECL_BARREL_COVERAGE_DEG,
   KLM_GUN_P_MIN,
   KLM_GUN_P_MAX,
   KLM_GUN_THETA_MIN_DEG,
@@ -73,13 +72,13 @@ export interface ParticleGun {
   phiDeg: Interval;
 }
 
-/** The ECL-study gun (physics.md §4, §9.3): one track, flat in pT 0.28–1.0 GeV/c, into the ECL barrel. */
+/** The ECL-study gun (physics.md §4, §9.3): one track, flat in pT 0.28–1.0 GeV/c, into the ECL barrel (32.2°–128.7°, physics.md §1.2). */
 export function eclStudyGun(particles: readonly ParticleName[] = PARTICLE_NAMES): ParticleGun {
   return {
     particles,
     tracksPerEvent: { min: 1, max: 1 },
     momentum: { variable: "pt", min: ECL_GUN_PT_MIN, max: ECL_GUN_PT_MAX },
-    thetaDeg: { min: ECL_GUN_THETA_MIN_DEG, max: ECL_GUN_THETA_MAX_DEG },
+    thetaDeg: { min: ECL_BARREL_COVERAGE_DEG[0], max: ECL_BARREL_COVERAGE_DEG[1] },
     phiDeg: { min: 0, max: 360 },
   };
 }
