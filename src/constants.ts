@@ -450,3 +450,40 @@ export const TRACK_Z0_RESOLUTION_CONSTANT = 0.002; // cm (20 µm)
 export const TRACK_Z0_RESOLUTION_SCATTERING = 0.003; // cm·GeV/c, divided by pβ sin^2.5 θ
 export const TRACK_ANGLE_RESOLUTION_CONSTANT = 0.0005; // rad
 export const TRACK_ANGLE_RESOLUTION_SCATTERING = 0.0015; // rad·GeV/c, divided by pβ
+
+// ============================================================================================
+// ECL response (ECL helper: src/geometry/ecl*.ts, src/sim/eclResponse.ts). Appended section.
+// The crystal tables (rings, offsets, barrel ring angles) live in src/geometry/ecl.ts as detector
+// definitions (ecl.md §2); the ECL envelope is the section "ECL envelope" above.
+// ============================================================================================
+
+/** CsI Molière radius, cm: X0·E_s/E_c = 1.86 · 21.2052 / 11.17 (physics.md §2.1, master table #39) [D] */
+export const CSI_MOLIERE_RADIUS = 3.53;
+/**
+ * Fraction of a MIP's ionisation energy spread sideways by δ rays and bremsstrahlung with a
+ * Molière-radius profile; ≈60 % of it leaves a centrally crossed crystal, i.e. ≈2 % of the MIP energy in
+ * the neighbours (physics.md §5.1: "1–3 % to neighbours") [A]
+ */
+export const ECL_DELTA_RAY_LEAKAGE_FRACTION = 0.03;
+/**
+ * Lateral profile radius of a "hadronic" deposit (one blob of visible energy of nuclear fragments and
+ * soft secondaries), cm; the blobs themselves are placed by the transport's hadronic model
+ * (HADRONIC_MAX_BLOBS, HADRONIC_BLOB_DISTANCE) (physics.md §5.2: no quantitative reference, tunable) [A]
+ */
+export const ECL_HADRONIC_PROFILE_RADIUS = 3.53;
+/**
+ * ECL beam background at level ×1 (physics.md §5.3, parametric [A]): mean number of background deposits
+ * ≥ ECL_BACKGROUND_MIN_ENERGY per barrel crystal per event, each of energy
+ * ECL_BACKGROUND_MIN_ENERGY + Exp(ECL_BACKGROUND_SLOPE). With 0.1 deposits: ≈8.2 % of crystals above
+ * 1 MeV (≈4 of the 49 window pixels; §5.3 "≈1–10 of 49") and ≈0.7 % above 7 MeV (≈50 barrel crystals in
+ * the in-time window, against basf2's ≈183 out-of-time digits ≥ 7 MeV over the whole ECL, c_nominalBG).
+ */
+export const ECL_BACKGROUND_DEPOSITS_PER_CRYSTAL = 0.1;
+/** lower edge of the background deposit spectrum, GeV [A] */
+export const ECL_BACKGROUND_MIN_ENERGY = 0.0005;
+/** exponential slope of the background deposit spectrum, GeV (physics.md §5.3: s = 2–3 MeV) [A] */
+export const ECL_BACKGROUND_SLOPE = 0.0025;
+/** background rate per region relative to the barrel: the endcaps, the backward one most, are noisier (physics.md §5.3) [A] */
+export const ECL_BACKGROUND_REGION_FACTOR: Readonly<Record<"forward" | "barrel" | "backward", number>> = { forward: 1.5, barrel: 1.0, backward: 2.0 };
+/** crystal energies are clipped at 1 GeV, as the CNN preprocessing does (ecl.md §1.5, np.clip(energy, 0, 1.0)) [V] */
+export const ECL_CLIP_ENERGY = 1.0;
