@@ -11,15 +11,25 @@
  * - barrel crystals start on the cylinder r = ECL_BARREL_FRONT_RADIUS (≈125 cm, physics.md §1.2),
  *   forward ones on the plane z = +196.0 cm, backward ones on z = −102.02 cm (ecl.md §2.5);
  * - barrel ring θ centres are those of crystal_placement_barrel.dat (ecl.md §2.4); ring edges are the
- *   midpoints between neighbouring centres, the outer edges half a ring spacing beyond the last centre;
+ *   midpoints between neighbouring centres, the outer edges the TDR barrel coverage 32.2° and 128.7°
+ *   (the same envelope the transport uses for its CsI);
  * - endcap rings [assumption, no per-ring table is available]: equal θ width between the Belle II
  *   TDR coverage limits, forward 12.4°–31.4° (13 rings), backward 130.7°–155.1° (10 rings);
  * - in every ring φ increases with phiId (ecl.md §2.4) and phiId 0 starts at φ = 0 [assumption:
  *   basf2's exact φ of phiId 0 was not checked].
  * basf2's barrel crystals are tilted by ~1–2° away from exact projectivity; here they are not, so the
  * centre's distance from the beam axis is 125 + 15·sinθ = 133–140 cm against basf2's 136–141 cm.
- * The gaps between the endcaps and the barrel (31.4°–32.3°, 128.5°–130.7°) hold no crystal.
+ * The gaps between the endcaps and the barrel (31.4°–32.2°, 128.7°–130.7°) hold no crystal.
  */
+import {
+  ECL_BACKWARD_COVERAGE_DEG,
+  ECL_BACKWARD_FRONT_PLANE,
+  ECL_BARREL_COVERAGE_DEG,
+  ECL_CRYSTAL_DEPTH,
+  ECL_FORWARD_COVERAGE_DEG,
+  ECL_FORWARD_FRONT_PLANE,
+  ECL_FRONT_RADIUS,
+} from "../constants.js";
 import { InputError } from "../errors.js";
 
 /** Number of ECL crystals (basf2 ECLElementNumbers::c_NCrystals). */
@@ -32,19 +42,22 @@ export const ECL_BARREL_LAST_THETA_ID = 58;
 /** Crystals per ring in the barrel (ecl.md §2.2, ECL.xml k_barrel_Nblock 72 × 2). */
 export const ECL_BARREL_CRYSTALS_PER_RING = 144;
 
+// The envelope numbers live in src/constants.ts ("ECL envelope"); these names are the geometry's view of them.
 /** Crystal length, cm (ECL.xml K_BLL 30 cm, ecl.md §2.5). */
-export const ECL_CRYSTAL_LENGTH = 30.0;
-/** Barrel front-face radius, cm (Belle NIM "Barrel: r = 125–162 cm", physics.md §1.2 and master table #9). */
-export const ECL_BARREL_FRONT_RADIUS = 125.0;
+export const ECL_CRYSTAL_LENGTH = ECL_CRYSTAL_DEPTH;
+/** Barrel front-face radius, cm (Belle NIM "Barrel: r = 125–162 cm", physics.md §1.2). */
+export const ECL_BARREL_FRONT_RADIUS = ECL_FRONT_RADIUS;
 /** Forward endcap front plane, cm (ECL.xml k_ForwZnear, ecl.md §2.5). */
-export const ECL_FORWARD_FRONT_Z = 196.0;
-/** Backward endcap front plane, cm (ECL.xml k_backZnear, ecl.md §2.5; the endcap lies at negative z). */
-export const ECL_BACKWARD_FRONT_Z = -102.02;
-/** Endcap θ coverage, degrees (Belle II TDR, physics.md §1.2): the equal-width endcap rings span these. */
-export const ECL_FORWARD_THETA_MIN_DEG = 12.4;
-export const ECL_FORWARD_THETA_MAX_DEG = 31.4;
-export const ECL_BACKWARD_THETA_MIN_DEG = 130.7;
-export const ECL_BACKWARD_THETA_MAX_DEG = 155.1;
+export const ECL_FORWARD_FRONT_Z = ECL_FORWARD_FRONT_PLANE;
+/** Backward endcap front plane, cm (ECL.xml k_backZnear; the endcap lies at negative z). */
+export const ECL_BACKWARD_FRONT_Z = ECL_BACKWARD_FRONT_PLANE;
+/** θ coverage, degrees (Belle II TDR, physics.md §1.2): the endcap rings divide their range equally. */
+export const ECL_FORWARD_THETA_MIN_DEG = ECL_FORWARD_COVERAGE_DEG[0];
+export const ECL_FORWARD_THETA_MAX_DEG = ECL_FORWARD_COVERAGE_DEG[1];
+export const ECL_BARREL_THETA_MIN_DEG = ECL_BARREL_COVERAGE_DEG[0];
+export const ECL_BARREL_THETA_MAX_DEG = ECL_BARREL_COVERAGE_DEG[1];
+export const ECL_BACKWARD_THETA_MIN_DEG = ECL_BACKWARD_COVERAGE_DEG[0];
+export const ECL_BACKWARD_THETA_MAX_DEG = ECL_BACKWARD_COVERAGE_DEG[1];
 
 /**
  * Crystals per θ ring, basf2 ECLNeighbours.h m_crystalsPerRing[69] (ecl.md §2.2):
@@ -94,8 +107,8 @@ const ringThetaMax = new Float64Array(ECL_N_THETA_RINGS);
   const nBarrel = c.length;
   for (let i = 0; i < nBarrel; i++) {
     const t = ECL_BARREL_FIRST_THETA_ID + i;
-    const lo = i === 0 ? c[0]! - (c[1]! - c[0]!) / 2 : (c[i - 1]! + c[i]!) / 2;
-    const hi = i === nBarrel - 1 ? c[i]! + (c[i]! - c[i - 1]!) / 2 : (c[i]! + c[i + 1]!) / 2;
+    const lo = i === 0 ? ECL_BARREL_THETA_MIN_DEG : (c[i - 1]! + c[i]!) / 2;
+    const hi = i === nBarrel - 1 ? ECL_BARREL_THETA_MAX_DEG : (c[i]! + c[i + 1]!) / 2;
     ringThetaMin[t] = lo * DEG;
     ringThetaMax[t] = hi * DEG;
     ringThetaCentre[t] = c[i]! * DEG;

@@ -13,9 +13,11 @@
  *   Molière radius (physics.md §5.2): radial profile f(r) = 2rR²/(r²+R²)², whose containment
  *   r²/(r²+R²) is 90 % at r = R_M for R = R_M/3 (97 % at 2 R_M); integrated analytically over the
  *   crystals, so small tail energies (the pixels just above 1 MeV) come out right on average;
- * - "hadronic": visible energy of hadronic secondaries (nuclear fragments, soft π, π⁰) released at a
- *   vertex: split into a few randomly sized lumps at random lateral distances, each spread like an EM
- *   shower, which gives the irregular 3×3–5×5 patterns of physics.md §5.2 [A, tunable].
+ * - "hadronic": one blob of visible energy of hadronic secondaries (nuclear fragments, soft charged
+ *   hadrons) from an interaction, spread with a wider profile (R = R_M [A]). The irregular 3×3–5×5
+ *   patterns of physics.md §5.2 come from the transport's hadronic model, which places 0–3 such blobs
+ *   around the vertex (HADRONIC_MAX_BLOBS, HADRONIC_BLOB_DISTANCE) and emits the π⁰ share as
+ *   "electromagnetic" deposits (HADRONIC_EM_FRACTION); the response does not spread them a second time.
  * Lateral offsets are measured in the plane transverse to the ray from the IP (the crystal axis in the
  * projective model of src/geometry/ecl.ts); the depth of a deposit does not change its crystal.
  * Energy whose direction is in a gap or outside the ECL coverage is lost, as in the real detector.
@@ -40,36 +42,19 @@ import { eclNeighbourhood, eclNeighboursN } from "../geometry/eclNeighbours.js";
 import type { Random } from "./random.js";
 import type { DetectorConditions, EclDigit } from "./types.js";
 
-// TODO(integration): import type { EclEnergyDeposit } from "./transport.js" once the transport lands;
-// this is the interface of the issue, structurally identical.
-export interface EclEnergyDeposit {
-  x: number; y: number; z: number;
-  /** GeV */
-  energy: number;
-  kind: "ionisation" | "hadronic" | "electromagnetic";
-}
+import type { EclEnergyDeposit } from "./transport.js";
+import {
+  CSI_MOLIERE_RADIUS,
+  ECL_BACKGROUND_DEPOSITS_PER_CRYSTAL,
+  ECL_BACKGROUND_MIN_ENERGY,
+  ECL_BACKGROUND_REGION_FACTOR,
+  ECL_BACKGROUND_SLOPE,
+  ECL_CLIP_ENERGY,
+  ECL_DELTA_RAY_LEAKAGE_FRACTION,
+  ECL_HADRONIC_PROFILE_RADIUS,
+} from "../constants.js";
 
-// TODO(integration): these move to the ECL section of src/constants.ts once that file lands.
-/** CsI Molière radius, cm (physics.md §2.1: X0·21.2052 MeV/E_c = 3.53 cm). */
-export const CSI_MOLIERE_RADIUS = 3.53;
-/**
- * Fraction of a MIP's energy spread sideways by δ rays/bremsstrahlung with a Molière-radius profile
- * [A]; ≈60 % of it leaves a centrally crossed crystal, i.e. ≈2 % in the neighbours (physics.md §5.1 "1–3 %").
- */
-export const ECL_DELTA_RAY_LEAKAGE_FRACTION = 0.03;
-/** Lumps per hadronic deposit and their mean lateral distance from the vertex, cm (physics.md §5.2 [A]). */
-export const ECL_HADRONIC_LUMPS = 4;
-export const ECL_HADRONIC_LUMP_DISTANCE = 5.0;
-/** Beam background (physics.md §5.3 [A]): mean deposits ≥ 0.5 MeV per barrel crystal per event at ×1. */
-export const ECL_BACKGROUND_DEPOSITS_PER_CRYSTAL = 0.1;
-/** Lower edge and exponential slope of the background deposit spectrum, GeV (physics.md §5.3 "s = 2–3 MeV"). */
-export const ECL_BACKGROUND_MIN_ENERGY = 0.0005;
-export const ECL_BACKGROUND_SLOPE = 0.0025;
-/** Relative background rate per region: endcaps, the backward one most, are noisier (physics.md §5.3) [A]. */
-export const ECL_BACKGROUND_REGION_FACTOR: Readonly<Record<"forward" | "barrel" | "backward", number>> = { forward: 1.5, barrel: 1.0, backward: 2.0 };
-/** CNN clip, GeV (ecl.md §1.5). */
-export const ECL_CLIP_ENERGY = 1.0;
-
+export type { EclEnergyDeposit };
 export { eclNeighbourhood };
 
 /** Core radius R of the EM lateral profile: 90 % containment inside R_M ⇔ R = R_M/3 (see above). */
@@ -144,19 +129,6 @@ function spreadLaterally(digits: Map<number, number>, x: number, y: number, z: n
   return true;
 }
 
-/** (x, y, z) moved by r (cm) at azimuth α in the plane transverse to the ray from the IP. */
-function shiftTransverse(x: number, y: number, z: number, r: number, alpha: number, out: { x: number; y: number; z: number }): void {
-  const rho = Math.hypot(x, y);
-  const dist = Math.hypot(rho, z);
-  const cosT = z / dist, sinT = rho / dist;
-  const cosP = rho > 0 ? x / rho : 1, sinP = rho > 0 ? y / rho : 0;
-  const a = r * Math.cos(alpha), b = r * Math.sin(alpha);
-  // a along θ-hat = (cosθ cosφ, cosθ sinφ, −sinθ), b along φ-hat = (−sinφ, cosφ, 0)
-  out.x = x + a * cosT * cosP - b * sinP;
-  out.y = y + a * cosT * sinP + b * cosP;
-  out.z = z - a * sinT;
-}
-
 function requireDeposit(d: EclEnergyDeposit, i: number): void {
   if (!Number.isFinite(d.x) || !Number.isFinite(d.y) || !Number.isFinite(d.z))
     throw new InputError(`ECL deposit ${i}: position (${d.x}, ${d.y}, ${d.z}) is not finite`);
@@ -164,9 +136,6 @@ function requireDeposit(d: EclEnergyDeposit, i: number): void {
   if (d.kind !== "ionisation" && d.kind !== "electromagnetic" && d.kind !== "hadronic")
     throw new InputError(`ECL deposit ${i}: unknown kind ${JSON.stringify(d.kind)}`);
 }
-
-const lumpShares = new Float64Array(ECL_HADRONIC_LUMPS);
-const lumpPoint = { x: 0, y: 0, z: 0 };
 
 /** Per-crystal sums of one track's ionisation: energy and energy-weighted position. */
 interface CrystalIonisation { energy: number; x: number; y: number; z: number }
@@ -178,13 +147,13 @@ interface CrystalIonisation { energy: number; x: number; y: number; z: number }
  * - ionisation: summed per crystal; (1 − f_δ) stays in the crystal, f_δ is spread with a Molière-radius
  *   profile around the energy-weighted centroid of the track in that crystal (deterministic);
  * - electromagnetic: spread with the EM profile (R = R_M/3) around the point (deterministic);
- * - hadronic: ECL_HADRONIC_LUMPS lumps with exponential random shares, the first at the vertex and the
- *   others displaced by an exponential distance (mean ECL_HADRONIC_LUMP_DISTANCE) at a random azimuth,
- *   each spread with the EM profile (the only random part of the response).
+ * - hadronic: spread with the wider hadronic profile (R = ECL_HADRONIC_PROFILE_RADIUS) around the point.
+ * The response is deterministic; `rng` is part of the interface (the stochastic parts, Landau
+ * fluctuations and the hadronic blobs, come from the transport).
  */
 export function eclDigitsFromDeposits(
   deposits: readonly EclEnergyDeposit[],
-  rng: Random,
+  _rng: Random,
   _conditions: DetectorConditions,
   into: Map<number, number> = new Map(),
 ): Map<number, number> {
@@ -207,13 +176,7 @@ export function eclDigitsFromDeposits(
     } else if (d.kind === "electromagnetic") {
       spreadLaterally(into, d.x, d.y, d.z, d.energy, ECL_EM_PROFILE_RADIUS);
     } else {
-      let total = 0;
-      for (let j = 0; j < ECL_HADRONIC_LUMPS; j++) total += (lumpShares[j] = rng.exponential(1));
-      for (let j = 0; j < ECL_HADRONIC_LUMPS; j++) {
-        const r = j === 0 ? 0 : rng.exponential(ECL_HADRONIC_LUMP_DISTANCE);
-        shiftTransverse(d.x, d.y, d.z, r, 2 * Math.PI * rng.uniform(), lumpPoint);
-        spreadLaterally(into, lumpPoint.x, lumpPoint.y, lumpPoint.z, (d.energy * lumpShares[j]!) / total, ECL_EM_PROFILE_RADIUS);
-      }
+      spreadLaterally(into, d.x, d.y, d.z, d.energy, ECL_HADRONIC_PROFILE_RADIUS);
     }
   }
   for (const [c, sumOf] of ionisation) {
