@@ -206,6 +206,18 @@ describe('ECLNeighbours "N" (legacy) against ecl.md §3.1', () => {
     rows.forEach((row, r) => expect(row).toEqual(new Array(7).fill(11 + r)));
   });
 
+  it("projection across a ring-size change rounds half away from zero (hand-derived from the §3.1 recipe)", () => {
+    // seed θId 10 (96 crystals), φId 0, n = 3: fInc = 3/96, fDec = 93/96. Rings 7–10 (96): φ 3…0, 95…93.
+    // Rings 11–13 (144): a = lround(4.5) = 5, b = lround(139.5) = 140 → φ 5…0, 143…140 (10 crystals).
+    const seed = cellIdFromThetaPhi(10, 0);
+    expect(seed).toBe(769);
+    const list = eclNeighboursN(seed, 3);
+    const row96 = (t: number) => [3, 2, 1, 0, 95, 94, 93].map((p) => cellIdFromThetaPhi(t, p));
+    const row144 = (t: number) => [5, 4, 3, 2, 1, 0, 143, 142, 141, 140].map((p) => cellIdFromThetaPhi(t, p));
+    expect(list).toEqual([...row96(7), ...row96(8), ...row96(9), ...row96(10), ...row144(11), ...row144(12), ...row144(13)]);
+    expect(list.slice(28, 38)).toEqual([870, 869, 868, 867, 866, 865, 1008, 1007, 1006, 1005]);
+  });
+
   it("7×7 list lengths per centre thetaId equal the table (same for every phiId)", () => {
     const table: Record<number, number> = { 0: 32, 1: 41, 5: 43, 10: 58, 11: 43, 12: 45, 13: 47, 58: 47, 59: 45, 60: 43, 61: 58, 68: 31 };
     for (let t = 14; t <= 57; t++) table[t] = 49;

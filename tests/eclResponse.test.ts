@@ -6,6 +6,7 @@ import {
   crystalCentre,
   crystalPhi,
   crystalTheta,
+  crystalTowards,
   ringThetaDeg,
   thetaPhiFromCellId,
 } from "../src/geometry/ecl.js";
@@ -166,6 +167,49 @@ describe("Electromagnetic and hadronic lateral spread (physics.md §5.2)", () =>
     // shower spreads: a visible share leaves the struck crystal, and the 3×3 holds at least the profile inside 1.5 pitches
     expect(fCentral).toBeLessThan(0.95);
     expect(in3x3 / total).toBeGreaterThan(lateralContainment(3 * Math.min(halfTheta, halfPhi)) - 0.01);
+  });
+
+  it("the analytic crystal shares agree with Monte-Carlo sampling of the same lateral profile (barrel and endcap)", () => {
+    // independent method: sample the 2-D profile in the plane transverse to the IP ray, map each sample to its crystal
+    const cases = [
+      { theta: 63.3 * DEG, phi: 0.1234, depth: 3, radius: ECL_EM_PROFILE_RADIUS, kind: "electromagnetic" as const },
+      { theta: 100.2 * DEG, phi: 2.5, depth: 12, radius: ECL_HADRONIC_PROFILE_RADIUS, kind: "hadronic" as const },
+      { theta: 20.7 * DEG, phi: -1.1, depth: 5, radius: ECL_EM_PROFILE_RADIUS, kind: "electromagnetic" as const },
+      { theta: 140.0 * DEG, phi: 0.7, depth: 5, radius: ECL_EM_PROFILE_RADIUS, kind: "electromagnetic" as const },
+    ];
+    for (const c of cases) {
+      const front = c.theta < 31.4 * DEG ? 196.0 / Math.cos(c.theta) : c.theta > 130.7 * DEG ? -102.02 / Math.cos(c.theta) : ECL_BARREL_FRONT_RADIUS / Math.sin(c.theta);
+      const dist = front + c.depth;
+      const u = direction(c.theta, c.phi);
+      const thetaHat = { x: Math.cos(c.theta) * Math.cos(c.phi), y: Math.cos(c.theta) * Math.sin(c.phi), z: -Math.sin(c.theta) };
+      const phiHat = { x: -Math.sin(c.phi), y: Math.cos(c.phi), z: 0 };
+      const p = { x: u.x * dist, y: u.y * dist, z: u.z * dist };
+      const analytic = eclDigitsFromDeposits([{ ...p, energy: 1, kind: c.kind }], new Random(1), conditions());
+      const rng = new Random(11);
+      const n = 200_000;
+      const mc = new Map<number, number>();
+      for (let i = 0; i < n; i++) {
+        const v = rng.uniform();
+        const r = c.radius * Math.sqrt(v / (1 - v));
+        const a = 2 * Math.PI * rng.uniform();
+        const q = {
+          x: p.x + r * (Math.cos(a) * thetaHat.x + Math.sin(a) * phiHat.x),
+          y: p.y + r * (Math.cos(a) * thetaHat.y + Math.sin(a) * phiHat.y),
+          z: p.z + r * (Math.cos(a) * thetaHat.z + Math.sin(a) * phiHat.z),
+        };
+        const cell = crystalTowards(q.x, q.y, q.z);
+        if (cell !== null) mc.set(cell, (mc.get(cell) ?? 0) + 1 / n);
+      }
+      let compared = 0;
+      for (const [cell, share] of analytic) {
+        if (share < 0.01) continue;
+        const expected = mc.get(cell) ?? 0;
+        const sigma = Math.sqrt((expected * (1 - expected)) / n);
+        expect(Math.abs(share - expected), `θ ${(c.theta / DEG).toFixed(1)}°, cell ${cell}`).toBeLessThan(5 * sigma + 0.004);
+        compared++;
+      }
+      expect(compared).toBeGreaterThanOrEqual(3);
+    }
   });
 
   it("an EM shower on the φ = 0 seam splits evenly between phiId 143 and phiId 0", () => {
