@@ -9,7 +9,7 @@
 //   OP_CONV3X3   x xStride wt bias y yStride cin height width cout coutPadded activation alphaBits
 //   OP_EMBEDDING ids table dim indexOffset y yStride
 //   OP_CONCAT    x xStride y yStride width
-//   OP_AFFINE    x xStride scale shift y yStride n
+//   OP_AFFINE    x xStride center scale shift y yStride n
 //   OP_SOFTMAX2  logits logitStride p1
 //   OP_SOFTMAX   x xStride y yStride n
 //
@@ -61,8 +61,8 @@ export function forward(planPtr: usize, nOps: i32, batch: i32): i32 {
     } else if (op == OP_CONCAT) {
       concatColumns(ptr(rec, 2), word(rec, 3), ptr(rec, 4), word(rec, 5), word(rec, 6), batch);
     } else if (op == OP_AFFINE) {
-      if (scalar) affineScalar(ptr(rec, 2), word(rec, 3), ptr(rec, 4), ptr(rec, 5), ptr(rec, 6), word(rec, 7), word(rec, 8), batch);
-      else affine(ptr(rec, 2), word(rec, 3), ptr(rec, 4), ptr(rec, 5), ptr(rec, 6), word(rec, 7), word(rec, 8), batch);
+      if (scalar) affineScalar(ptr(rec, 2), word(rec, 3), ptr(rec, 4), ptr(rec, 5), ptr(rec, 6), ptr(rec, 7), word(rec, 8), word(rec, 9), batch);
+      else affine(ptr(rec, 2), word(rec, 3), ptr(rec, 4), ptr(rec, 5), ptr(rec, 6), ptr(rec, 7), word(rec, 8), word(rec, 9), batch);
     } else if (op == OP_SOFTMAX2) {
       softmax2(ptr(rec, 2), word(rec, 3), ptr(rec, 4), batch);
     } else if (op == OP_SOFTMAX) {
