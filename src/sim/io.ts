@@ -225,16 +225,25 @@ export function checkWritablePath(file: string): void {
   }
 }
 
+/** Writes all of `bytes` to a file descriptor (writeSync may write less than asked). */
+function writeFully(fd: number, bytes: Uint8Array): void {
+  let offset = 0;
+  while (offset < bytes.byteLength) offset += fs.writeSync(fd, bytes, offset, bytes.byteLength - offset);
+}
+
 /**
  * Streams rows to a temporary file beside `file` and renames it onto `file` on close(). abort()
  * (or a crash) leaves nothing under the final name; abort() also removes the temporary file.
+ * The Arrow writer's bytes are drained through its async iterator (not toNodeStream, which bundlers
+ * drop from apache-arrow's side-effect-free build) and written synchronously.
  */
 export class SimRowFileWriter {
   readonly file: string;
   readonly tempFile: string;
   readonly format: SimFormat;
-  private readonly out: fs.WriteStream;
+  private fd: number;
   private readonly arrow: RecordBatchFileWriter | null;
+  private readonly drained: Promise<void>;
   private pending: SimTrackRow[] = [];
   private rowCount = 0;
   private state: "open" | "closed" | "aborted" = "open";
@@ -245,15 +254,25 @@ export class SimRowFileWriter {
     this.file = path.resolve(file);
     this.format = format;
     this.tempFile = path.join(path.dirname(this.file), `.${path.basename(this.file)}.partial-${process.pid}`);
-    this.out = fs.createWriteStream(this.tempFile, { flags: "w" });
-    this.out.on("error", (e) => {
-      this.failure = e;
-    });
+    try {
+      this.fd = fs.openSync(this.tempFile, "w");
+    } catch (e) {
+      throw new MuidError("IO", `cannot create ${this.tempFile}: ${(e as Error).message}`);
+    }
     if (format === "arrow") {
-      this.arrow = new RecordBatchFileWriter();
-      this.arrow.toNodeStream({ objectMode: false }).pipe(this.out);
+      const arrow = new RecordBatchFileWriter();
+      this.arrow = arrow;
+      this.drained = (async () => {
+        for await (const chunk of arrow as AsyncIterable<Uint8Array>) {
+          if (this.state === "aborted") break;
+          writeFully(this.fd, chunk);
+        }
+      })().catch((e: unknown) => {
+        this.failure = e as Error;
+      });
     } else {
       this.arrow = null;
+      this.drained = Promise.resolve();
     }
   }
 
@@ -262,9 +281,13 @@ export class SimRowFileWriter {
     return this.rowCount;
   }
 
+  private ioError(): MuidError {
+    return new MuidError("IO", `cannot write ${this.tempFile}: ${this.failure?.message}`);
+  }
+
   write(rows: readonly SimTrackRow[]): void {
     if (this.state !== "open") throw new MuidError("IO", `write to ${this.file} after it was ${this.state}`);
-    if (this.failure) throw new MuidError("IO", `cannot write ${this.tempFile}: ${this.failure.message}`);
+    if (this.failure) throw this.ioError();
     this.rowCount += rows.length;
     if (this.arrow) {
       for (const row of rows) this.pending.push(row);
@@ -274,44 +297,51 @@ export class SimRowFileWriter {
     } else {
       let text = "";
       for (const row of rows) text += rowToJsonLine(row) + "\n";
-      if (text !== "") this.out.write(text);
+      try {
+        if (text !== "") writeFully(this.fd, Buffer.from(text, "utf8"));
+      } catch (e) {
+        this.failure = e as Error;
+        throw this.ioError();
+      }
     }
   }
 
   /** Flushes, closes and renames the temporary file onto the final name. */
   async close(): Promise<void> {
     if (this.state !== "open") throw new MuidError("IO", `close of ${this.file} after it was ${this.state}`);
-    const finished = new Promise<void>((resolve, reject) => {
-      this.out.once("close", resolve);
-      this.out.once("error", reject);
-    });
     if (this.arrow) {
       // an empty run still writes a valid file with the schema
       if (this.pending.length > 0 || this.rowCount === 0) this.arrow.write(rowsToRecordBatch(this.pending));
       this.pending = [];
       this.arrow.finish();
-    } else {
-      this.out.end();
+    }
+    await this.drained;
+    if (this.failure) {
+      const error = this.ioError();
+      this.abort();
+      throw error;
     }
     try {
-      await finished;
+      fs.closeSync(this.fd);
+      fs.renameSync(this.tempFile, this.file);
     } catch (e) {
+      this.failure = e as Error;
+      const error = this.ioError();
       this.abort();
-      throw new MuidError("IO", `cannot write ${this.tempFile}: ${(e as Error).message}`);
+      throw error;
     }
-    if (this.failure) {
-      this.abort();
-      throw new MuidError("IO", `cannot write ${this.tempFile}: ${this.failure.message}`);
-    }
-    fs.renameSync(this.tempFile, this.file);
     this.state = "closed";
   }
 
   /** Drops everything written: synchronous, so it is safe in a signal handler. */
   abort(): void {
-    if (this.state === "closed") return;
+    if (this.state !== "open") return;
     this.state = "aborted";
-    this.out.destroy();
+    try {
+      fs.closeSync(this.fd);
+    } catch {
+      // already closed
+    }
     try {
       fs.unlinkSync(this.tempFile);
     } catch {
