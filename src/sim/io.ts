@@ -241,7 +241,7 @@ export class SimRowFileWriter {
   readonly file: string;
   readonly tempFile: string;
   readonly format: SimFormat;
-  private fd: number;
+  private readonly fd: number;
   private readonly arrow: RecordBatchFileWriter | null;
   private readonly drained: Promise<void>;
   private pending: SimTrackRow[] = [];
@@ -254,18 +254,20 @@ export class SimRowFileWriter {
     this.file = path.resolve(file);
     this.format = format;
     this.tempFile = path.join(path.dirname(this.file), `.${path.basename(this.file)}.partial-${process.pid}`);
+    let fd: number;
     try {
-      this.fd = fs.openSync(this.tempFile, "w");
+      fd = fs.openSync(this.tempFile, "w");
     } catch (e) {
       throw new MuidError("IO", `cannot create ${this.tempFile}: ${(e as Error).message}`);
     }
+    this.fd = fd;
     if (format === "arrow") {
       const arrow = new RecordBatchFileWriter();
       this.arrow = arrow;
       this.drained = (async () => {
         for await (const chunk of arrow as AsyncIterable<Uint8Array>) {
           if (this.state === "aborted") break;
-          writeFully(this.fd, chunk);
+          writeFully(fd, chunk);
         }
       })().catch((e: unknown) => {
         this.failure = e as Error;
