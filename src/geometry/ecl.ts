@@ -250,7 +250,7 @@ export function crystalInDirection(theta: number, phi: number): number | null {
 
 /** The crystal in the direction of the point (x, y, z) from the IP, ignoring depth. */
 export function crystalTowards(x: number, y: number, z: number): number | null {
-  const rho = Math.hypot(x, y);
+  const rho = Math.sqrt(x * x + y * y);
   if (rho === 0 && z === 0) return null;
   return crystalInDirection(Math.atan2(rho, z), Math.atan2(y, x));
 }
@@ -267,8 +267,8 @@ function depthBehindFront(region: EclRegion, r: number, theta: number): number {
 export function crystalAt(x: number, y: number, z: number): number | null {
   if (!Number.isFinite(x) || !Number.isFinite(y) || !Number.isFinite(z))
     throw new InputError(`crystalAt: position (${x}, ${y}, ${z}) is not finite`);
-  const rho = Math.hypot(x, y);
-  const r = Math.hypot(rho, z);
+  const rho = Math.sqrt(x * x + y * y);
+  const r = Math.sqrt(rho * rho + z * z);
   if (r === 0) return null;
   const theta = Math.atan2(rho, z);
   const t = thetaIdAtTheta(theta);
@@ -280,8 +280,8 @@ export function crystalAt(x: number, y: number, z: number): number | null {
 
 /** Depth of a point behind the ECL front face along its ray from the IP, cm (null outside the ECL θ coverage). */
 export function eclDepthAt(x: number, y: number, z: number): number | null {
-  const rho = Math.hypot(x, y);
-  const r = Math.hypot(rho, z);
+  const rho = Math.sqrt(x * x + y * y);
+  const r = Math.sqrt(rho * rho + z * z);
   if (r === 0) return null;
   const theta = Math.atan2(rho, z);
   const t = thetaIdAtTheta(theta);

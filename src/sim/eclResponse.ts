@@ -104,12 +104,15 @@ for (let t = 0; t < ECL_N_THETA_RINGS; t++) {
 function spreadLaterally(digits: Map<number, number>, x: number, y: number, z: number, energy: number, radius: number): boolean {
   const centre = crystalTowards(x, y, z);
   if (centre === null) return false;
-  const rho = Math.hypot(x, y);
-  const dist = Math.hypot(rho, z);
+  const rho = Math.sqrt(x * x + y * y);
+  const dist = Math.sqrt(rho * rho + z * z);
   const theta = Math.atan2(rho, z);
   const phi = Math.atan2(y, x);
   let cells = spreadCells[centre];
   if (cells === undefined) cells = spreadCells[centre] = Int32Array.from(eclNeighboursN(centre, SPREAD_HALF_WIDTH));
+  // The "N" lists walk each ring downwards in φ, so a cell's upper φ edge is the previous cell's lower
+  // edge: reuse those two quadrant values (≈40 % fewer atan/sqrt evaluations).
+  let prevRing = -1, prevPhiId = -1, gLow1 = 0, gLow2 = 0;
   for (let i = 0; i < cells.length; i++) {
     const c = cells[i]!;
     const t = thetaIdOf(c);
@@ -122,8 +125,20 @@ function spreadLaterally(digits: Map<number, number>, x: number, y: number, z: n
     dPhi -= 2 * Math.PI * Math.round(dPhi / (2 * Math.PI));
     const scale = dist * ringThetaSin[t]!;
     const v1 = scale * dPhi;
-    const v2 = scale * (dPhi + (2 * Math.PI) / n);
-    const share = lateralFractionInRectangle(u1, u2, v1, v2, radius);
+    let gHigh1: number, gHigh2: number;
+    if (t === prevRing && (p + 1) % n === prevPhiId) {
+      gHigh1 = gLow1;
+      gHigh2 = gLow2;
+    } else {
+      const v2 = scale * (dPhi + (2 * Math.PI) / n);
+      gHigh1 = profileQuadrant(u1, v2, radius);
+      gHigh2 = profileQuadrant(u2, v2, radius);
+    }
+    gLow1 = profileQuadrant(u1, v1, radius);
+    gLow2 = profileQuadrant(u2, v1, radius);
+    prevRing = t;
+    prevPhiId = p;
+    const share = gHigh2 - gHigh1 - gLow2 + gLow1;
     if (share > 0) digits.set(c, (digits.get(c) ?? 0) + energy * share);
   }
   return true;
