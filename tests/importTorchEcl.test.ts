@@ -40,9 +40,10 @@ function eclEntries(known: Map<string, Float32Array>, skip: string[] = []): Fixt
   // shared storage: [bias (64) | weight (576)]
   const bias = known.get("conv1.bias")!;
   const weight = known.get("conv1.weight")!;
-  const shared: FixtureStorage = { key: String(key++), dtype: "F32", data: new Float32Array(bias.length + weight.length) };
-  shared.data.set(bias, 0);
-  (shared.data as Float32Array).set(weight, bias.length);
+  const sharedData = new Float32Array(bias.length + weight.length);
+  sharedData.set(bias, 0);
+  sharedData.set(weight, bias.length);
+  const shared: FixtureStorage = { key: String(key++), dtype: "F32", data: sharedData };
   entries.push({ name: "conv1.weight", storage: shared, offset: bias.length, size: [64, 1, 3, 3], stride: [9, 9, 3, 1] });
   entries.push({ name: "conv1.bias", storage: shared, offset: 0, size: [64], stride: [1] });
   entries.push(plain("emb_theta.weight", true)); // via _rebuild_parameter

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
 import { FormatError, ModelError, MuidError, UnsafeFileError, VersionError } from "../src/errors.js";
-import { CARD_METADATA_KEY, MODEL_FORMAT, MODEL_FORMAT_VERSION, type ModelBundle, type Tensor } from "../src/models/card.js";
+import { CARD_METADATA_KEY, MODEL_FORMAT, MODEL_FORMAT_VERSION, type ModelBundle, type ModelCard, type Tensor } from "../src/models/card.js";
 import { readSafetensors, writeSafetensors } from "../src/models/safetensors.js";
 import { countParameters, readModelFile, writeModelFile } from "../src/models/modelFile.js";
 import { Random } from "../src/sim/random.js";
@@ -194,16 +194,16 @@ describe("safetensors", () => {
 });
 
 describe("model file", () => {
-  const card = {
+  const card: ModelCard = {
     format: MODEL_FORMAT,
     formatVersion: MODEL_FORMAT_VERSION,
     name: "tiny",
     task: "test",
     description: "two dense layers",
-    inputs: [{ name: "x", shape: [3], kind: "float" as const }],
+    inputs: [{ name: "x", shape: [3], kind: "float" }],
     layers: [
-      { op: "dense" as const, input: "x", output: "h", weight: "w1", bias: "b1", activation: "leakyrelu" as const, alpha: 0.01 },
-      { op: "dense" as const, input: "h", output: "logits", weight: "w2", bias: "b2", activation: "none" as const },
+      { op: "dense", input: "x", output: "h", weight: "w1", bias: "b1", activation: "leakyrelu", alpha: 0.01 },
+      { op: "dense", input: "h", output: "logits", weight: "w2", bias: "b2", activation: "none" },
     ],
     outputs: [{ name: "logits", shape: [2], classes: ["pion", "muon"], description: "logits" }],
     provenance: { source: "unit test" },
