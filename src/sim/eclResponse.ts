@@ -41,7 +41,6 @@ import {
 import { eclNeighbourhood, eclNeighboursN } from "../geometry/eclNeighbours.js";
 import type { Random } from "./random.js";
 import type { DetectorConditions, EclDigit } from "./types.js";
-
 import type { EclEnergyDeposit } from "./transport.js";
 import {
   CSI_MOLIERE_RADIUS,
@@ -211,6 +210,13 @@ function requireBackgroundLevel(conditions: DetectorConditions): number {
 
 const REGIONS: readonly EclRegion[] = ["forward", "barrel", "backward"];
 
+/** All cellIds of each region, for background over the whole detector. */
+const ALL_CELLS_BY_REGION: Readonly<Record<EclRegion, readonly number[]>> = (() => {
+  const byRegion: Record<EclRegion, number[]> = { forward: [], barrel: [], backward: [] };
+  for (let c = 1; c <= ECL_N_CRYSTALS; c++) byRegion[regionOfCellId(c)].push(c);
+  return byRegion;
+})();
+
 /**
  * Beam-background deposits (physics.md §5.3, parametric [A]): each crystal receives
  * Poisson(ECL_BACKGROUND_DEPOSITS_PER_CRYSTAL × region factor × conditions.eclBackground) deposits,
@@ -227,17 +233,15 @@ export function addEclBackground(
 ): Map<number, number> {
   const level = requireBackgroundLevel(conditions);
   if (level === 0) return digits;
-  const byRegion: Record<EclRegion, number[]> = { forward: [], barrel: [], backward: [] };
-  if (cells === undefined) {
-    const firstBarrel = 1 + ECL_RING_OFFSET[13]!;
-    const firstBackward = 1 + ECL_RING_OFFSET[59]!;
-    for (let c = 1; c <= ECL_N_CRYSTALS; c++) (c < firstBarrel ? byRegion.forward : c < firstBackward ? byRegion.barrel : byRegion.backward).push(c);
-  } else {
+  let byRegion: Readonly<Record<EclRegion, readonly number[]>> = ALL_CELLS_BY_REGION;
+  if (cells !== undefined) {
+    const chosen: Record<EclRegion, number[]> = { forward: [], barrel: [], backward: [] };
     const unique = [...new Set(cells)].sort((p, q) => p - q);
     for (const c of unique) {
       if (!isValidCellId(c)) throw new InputError(`ECL background: cellId ${c} is out of range (1..${ECL_N_CRYSTALS})`);
-      byRegion[regionOfCellId(c)].push(c);
+      chosen[regionOfCellId(c)].push(c);
     }
+    byRegion = chosen;
   }
   for (const region of REGIONS) {
     const list = byRegion[region];
