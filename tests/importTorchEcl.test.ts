@@ -2,12 +2,13 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Command } from "commander";
+import { zipSync } from "fflate";
 import { afterAll, describe, expect, it, vi } from "vitest";
 import { FormatError, ModelError, MuidError, OptionError, UnsafeFileError } from "../src/errors.js";
 import type { Tensor } from "../src/models/card.js";
 import { ECL_CNN_STATE_DICT, importTorchEclCnn } from "../src/models/importTorchEcl.js";
 import { countParameters, readModelFile, writeModelFile } from "../src/models/modelFile.js";
-import { TorchTensor, loadTorchZip, torchGlobals } from "../src/models/torchZip.js";
+import { TorchTensor, ZipArchive, loadTorchZip, torchGlobals } from "../src/models/torchZip.js";
 import { registerImport } from "../src/cli/import.js";
 import { Random } from "../src/sim/random.js";
 import { contiguousStrides, writeTorchStateDictZip, type FixtureEntry, type FixtureStorage } from "./fixtures/torchZipWriter.js";
@@ -100,6 +101,24 @@ describe("torch zip reader on torch.save-format fixtures", () => {
     const globals = torchGlobals(["collections.OrderedDict", "torch._utils._rebuild_tensor_v2", "torch.FloatStorage"]);
     expect(() => loadTorchZip(zip, { globals })).toThrow(FormatError);
     expect(() => loadTorchZip(zip, { globals })).toThrow(/reaches element 11 of storage "0", which holds 10/);
+  });
+
+  it("reads a re-zipped (deflated, no zip64) archive written by another zip writer, checking fflate's CRCs", () => {
+    const entries = eclEntries(knownTensors()).slice(0, 2); // conv1 weight + bias in a shared storage
+    const torchZip = new ZipArchive(writeTorchStateDictZip(entries, { prefix: "archive" }));
+    const files: Record<string, Uint8Array> = {};
+    for (const name of torchZip.entries.keys()) files[name] = torchZip.read(name);
+    const deflated = zipSync(files, { level: 6 });
+    const globals = torchGlobals(["collections.OrderedDict", "torch._utils._rebuild_tensor_v2", "torch.FloatStorage"]);
+    const sd = loadTorchZip(deflated, { globals }).value as Map<string, TorchTensor>;
+    expect(Buffer.from(bytesOf(sd.get("conv1.weight")!)).equals(Buffer.from(knownTensors().get("conv1.weight")!.buffer))).toBe(true);
+    expect(new ZipArchive(deflated).entries.get("archive/data.pkl")!.compression).toBe(8);
+  });
+
+  it("refuses a deflated entry beyond the expansion-ratio limit (zip bomb)", () => {
+    const bomb = zipSync({ "archive/data.pkl": new Uint8Array(10_000_000) }, { level: 9 });
+    expect(() => new ZipArchive(bomb)).toThrow(UnsafeFileError);
+    expect(() => new ZipArchive(bomb)).toThrow(/beyond the ratio limit of 100/);
   });
 
   it("enforces entry-count and total-size limits", () => {
