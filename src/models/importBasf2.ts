@@ -8,7 +8,7 @@
  */
 import { FormatError, ModelError } from "../errors.js";
 import { MODEL_FORMAT, MODEL_FORMAT_VERSION, type DenseLayer, type LayerSpec, type ModelBundle, type ModelCard, type Tensor } from "./card.js";
-import { PickleDict, PickleObject, describe, unpickle } from "./pickle.js";
+import { PickleDict, PickleObject, pickleTypeName, unpickle } from "./pickle.js";
 import { loadTorchZip, torchGlobals, TorchTensor } from "./torchZip.js";
 import { validateModel } from "./validate.js";
 
@@ -90,7 +90,7 @@ export async function importBasf2KlmDnn(xml: string | Uint8Array, options: Basf2
   // Weightfile → outer pickle → the one saved model file (basf2_mva_python_interface/torch.py end_fit/load).
   const outer = unpickle(decodeBase64(get("Python_Weightfile"), "Python_Weightfile"), { globals: {} });
   if (!Array.isArray(outer) || outer.length < 2 || !Array.isArray(outer[0]) || !Array.isArray(outer[1]))
-    throw new FormatError(`basf2 Python_Weightfile holds a ${describe(outer)}, expected [[file names], [file contents], …]`);
+    throw new FormatError(`basf2 Python_Weightfile holds a ${pickleTypeName(outer)}, expected [[file names], [file contents], …]`);
   const [fileNames, fileContents] = outer as [unknown[], unknown[]];
   if (fileNames.length !== 1 || fileContents.length !== 1 || typeof fileNames[0] !== "string" || !(fileContents[0] instanceof Uint8Array))
     throw new FormatError(`basf2 Python_Weightfile should hold exactly one saved model file, found ${fileNames.length} names and ${fileContents.length} contents`);
@@ -256,7 +256,7 @@ async function sha256Hex(bytes: Uint8Array): Promise<string> {
 
 /** The instance __dict__ of a pickled nn.Module of the expected class. */
 function moduleState(v: unknown, cls: string, path: string): PickleDict {
-  if (!(v instanceof PickleObject)) throw new ModelError(`basf2 DNN: ${path} is a ${describe(v)}, expected a ${cls}`);
+  if (!(v instanceof PickleObject)) throw new ModelError(`basf2 DNN: ${path} is a ${pickleTypeName(v)}, expected a ${cls}`);
   if (v.__class__ !== cls) throw new ModelError(`basf2 DNN: ${path} is a ${v.__class__}, expected a ${cls}`);
   if (!(v.state instanceof PickleDict)) throw new ModelError(`basf2 DNN: ${path} (${cls}) has no attribute dict`);
   return v.state;
@@ -269,7 +269,7 @@ function attr(state: PickleDict, key: string, path: string): unknown {
 
 function dictAttr(state: PickleDict, key: string, path: string): PickleDict {
   const v = attr(state, key, path);
-  if (!(v instanceof PickleDict)) throw new ModelError(`basf2 DNN: ${path}.${key} is a ${describe(v)}, expected a dict`);
+  if (!(v instanceof PickleDict)) throw new ModelError(`basf2 DNN: ${path}.${key} is a ${pickleTypeName(v)}, expected a dict`);
   return v;
 }
 
@@ -282,7 +282,7 @@ export function moduleStateDict(root: unknown, maxDepth = 32): Map<string, Torch
   const visited = new Set<unknown>();
   const walk = (m: unknown, prefix: string, depth: number) => {
     if (depth > maxDepth) throw new ModelError(`pickled module tree is deeper than ${maxDepth} levels`);
-    if (!(m instanceof PickleObject) || !(m.state instanceof PickleDict)) throw new ModelError(`module "${prefix || "(root)"}" is a ${describe(m)}, not a pickled nn.Module`);
+    if (!(m instanceof PickleObject) || !(m.state instanceof PickleDict)) throw new ModelError(`module "${prefix || "(root)"}" is a ${pickleTypeName(m)}, not a pickled nn.Module`);
     if (visited.has(m)) throw new ModelError(`module "${prefix}" appears twice in the module tree`);
     visited.add(m);
     const path = prefix.replace(/\.$/, "") || m.__class__;
@@ -293,7 +293,7 @@ export function moduleStateDict(root: unknown, maxDepth = 32): Map<string, Torch
     const add = (name: unknown, t: unknown) => {
       if (t === null) return;
       if (typeof name !== "string") throw new ModelError(`module "${path}" has a non-string tensor name`);
-      if (!(t instanceof TorchTensor)) throw new ModelError(`${prefix}${name} is a ${describe(t)}, not a tensor`);
+      if (!(t instanceof TorchTensor)) throw new ModelError(`${prefix}${name} is a ${pickleTypeName(t)}, not a tensor`);
       out.set(prefix + name, t);
     };
     for (const [name, t] of params) add(name, t);

@@ -7,7 +7,7 @@
 import { ECL_CLIP_ENERGY, ECL_THRESHOLD_DEFAULT } from "../constants.js";
 import { FormatError, ModelError } from "../errors.js";
 import { MODEL_FORMAT, MODEL_FORMAT_VERSION, type ModelBundle, type ModelCard, type Tensor } from "./card.js";
-import { PickleDict, describe } from "./pickle.js";
+import { PickleDict, pickleTypeName } from "./pickle.js";
 import { loadTorchZip, torchGlobals, TorchTensor } from "./torchZip.js";
 import { validateModel } from "./validate.js";
 
@@ -69,15 +69,15 @@ export function importTorchEclCnn(bytes: Uint8Array, options: EclImportOptions):
   if (options.charge !== 1 && options.charge !== -1) throw new ModelError(`ECL CNN charge must be +1 or -1, got ${String(options.charge)}`);
   const archive = loadTorchZip(bytes, { globals: torchGlobals(STATE_DICT_GLOBALS) });
   const stateDict = archive.value;
-  if (!(stateDict instanceof PickleDict)) throw new FormatError(`ECL CNN file holds a ${describe(stateDict)}, expected a state_dict (OrderedDict of tensors)`);
+  if (!(stateDict instanceof PickleDict)) throw new FormatError(`ECL CNN file holds a ${pickleTypeName(stateDict)}, expected a state_dict (OrderedDict of tensors)`);
 
   const expected = new Map(ECL_CNN_STATE_DICT);
   const tensors = new Map<string, Tensor>();
   for (const [key, value] of stateDict) {
-    if (typeof key !== "string") throw new ModelError(`ECL CNN state_dict has a non-string key (${describe(key)})`);
+    if (typeof key !== "string") throw new ModelError(`ECL CNN state_dict has a non-string key (${pickleTypeName(key)})`);
     const shape = expected.get(key);
     if (shape === undefined) throw new ModelError(`ECL CNN state_dict has an unexpected key "${key}" (expected ${[...expected.keys()].join(", ")})`);
-    if (!(value instanceof TorchTensor)) throw new ModelError(`ECL CNN state_dict entry "${key}" is a ${describe(value)}, not a tensor`);
+    if (!(value instanceof TorchTensor)) throw new ModelError(`ECL CNN state_dict entry "${key}" is a ${pickleTypeName(value)}, not a tensor`);
     if (value.dtype !== "F32") throw new ModelError(`ECL CNN tensor "${key}" has dtype ${value.dtype}, expected F32`);
     if (value.shape.join(",") !== shape.join(",")) throw new ModelError(`ECL CNN tensor "${key}" has shape [${value.shape}], expected [${shape}]`);
     tensors.set(key, { dtype: value.dtype, shape: value.shape.slice(), data: value.data });

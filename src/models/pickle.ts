@@ -203,24 +203,24 @@ export function unpickle(bytes: Uint8Array, options: UnpickleOptions = {}): unkn
   };
   const call = (callee: unknown, args: unknown): unknown => {
     if (!(callee instanceof PickleGlobalRef))
-      throw new UnsafeFileError(`pickle ${opcodeName(op)} at byte ${opPos} calls a ${describe(callee)}, not an allowed global`);
-    if (!Array.isArray(args)) throw new FormatError(`pickle ${opcodeName(op)} at byte ${opPos} passes a ${describe(args)} as arguments to ${callee.name}`);
+      throw new UnsafeFileError(`pickle ${opcodeName(op)} at byte ${opPos} calls a ${pickleTypeName(callee)}, not an allowed global`);
+    if (!Array.isArray(args)) throw new FormatError(`pickle ${opcodeName(op)} at byte ${opPos} passes a ${pickleTypeName(args)} as arguments to ${callee.name}`);
     const impl = callee.impl;
     if (typeof impl === "function") return impl(args);
     return new PickleObject(callee.name, args);
   };
   const listTarget = (): unknown[] => {
     const t = top();
-    if (!Array.isArray(t) || Object.isFrozen(t)) throw new FormatError(`pickle ${opcodeName(op)} at byte ${opPos} appends to a ${describe(t)}, not a list`);
+    if (!Array.isArray(t) || Object.isFrozen(t)) throw new FormatError(`pickle ${opcodeName(op)} at byte ${opPos} appends to a ${pickleTypeName(t)}, not a list`);
     return t;
   };
   const dictTarget = (): PickleDict => {
     const t = top();
-    if (!(t instanceof PickleDict)) throw new FormatError(`pickle ${opcodeName(op)} at byte ${opPos} sets items on a ${describe(t)}, not a dict`);
+    if (!(t instanceof PickleDict)) throw new FormatError(`pickle ${opcodeName(op)} at byte ${opPos} sets items on a ${pickleTypeName(t)}, not a dict`);
     return t;
   };
   const setItem = (d: PickleDict, k: unknown, v: unknown): void => {
-    if (!isHashable(k)) throw new FormatError(`pickle dict key at byte ${opPos} is an unhashable ${describe(k)}`);
+    if (!isHashable(k)) throw new FormatError(`pickle dict key at byte ${opPos} is an unhashable ${pickleTypeName(k)}`);
     d.set(k, v);
   };
   const long = (n: number): number | bigint => {
@@ -349,9 +349,9 @@ export function unpickle(bytes: Uint8Array, options: UnpickleOptions = {}): unkn
         // ADDITEMS
         const items = popMark();
         const s = top();
-        if (!(s instanceof Set)) throw new FormatError(`pickle ADDITEMS at byte ${opPos} adds to a ${describe(s)}, not a set`);
+        if (!(s instanceof Set)) throw new FormatError(`pickle ADDITEMS at byte ${opPos} adds to a ${pickleTypeName(s)}, not a set`);
         for (const v of items) {
-          if (!isHashable(v)) throw new FormatError(`pickle set item at byte ${opPos} is an unhashable ${describe(v)}`);
+          if (!isHashable(v)) throw new FormatError(`pickle set item at byte ${opPos} is an unhashable ${pickleTypeName(v)}`);
           s.add(v);
         }
         break;
@@ -466,7 +466,7 @@ export function unpickle(bytes: Uint8Array, options: UnpickleOptions = {}): unkn
         } else if (target instanceof PickleDict) {
           target.attributes = state;
         } else {
-          throw new FormatError(`pickle BUILD at byte ${opPos} sets state on a ${describe(target)}, which is not supported`);
+          throw new FormatError(`pickle BUILD at byte ${opPos} sets state on a ${pickleTypeName(target)}, which is not supported`);
         }
         break;
       }
@@ -499,7 +499,7 @@ function isHashable(key: unknown): boolean {
 }
 
 /** A short description of a value's kind, for error messages. */
-export function describe(v: unknown): string {
+export function pickleTypeName(v: unknown): string {
   if (v === null) return "None";
   if (Array.isArray(v)) return Object.isFrozen(v) ? "tuple" : "list";
   if (v instanceof PickleDict) return v.className ?? "dict";

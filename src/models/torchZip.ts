@@ -13,7 +13,7 @@
 import { inflateSync } from "fflate";
 import { FormatError, UnsafeFileError } from "../errors.js";
 import type { Tensor, TensorDType } from "./card.js";
-import { PickleDict, PickleGlobalRef, describe, pickleClass, unpickle, type PickleGlobal, type PickleLimits } from "./pickle.js";
+import { PickleDict, PickleGlobalRef, pickleTypeName, pickleClass, unpickle, type PickleGlobal, type PickleLimits } from "./pickle.js";
 import { DTYPE_ITEMSIZE, decodeTensorData } from "./safetensors.js";
 
 // ---------------------------------------------------------------------------------------------
@@ -286,7 +286,7 @@ function intTuple(v: unknown, what: string): number[] {
 export function rebuildTensor(args: readonly unknown[]): TorchTensor {
   if (args.length < 4) throw new FormatError(`torch _rebuild_tensor_v2 takes at least 4 arguments, got ${args.length}`);
   const [storage, offset, sizeArg, strideArg] = args;
-  if (!(storage instanceof TorchStorage)) throw new FormatError(`torch _rebuild_tensor_v2 expects a storage, got a ${describe(storage)}`);
+  if (!(storage instanceof TorchStorage)) throw new FormatError(`torch _rebuild_tensor_v2 expects a storage, got a ${pickleTypeName(storage)}`);
   if (!Number.isSafeInteger(offset) || (offset as number) < 0) throw new FormatError(`torch tensor storage offset ${String(offset)} is not a non-negative integer`);
   const size = intTuple(sizeArg, "size");
   const stride = intTuple(strideArg, "stride");
@@ -325,7 +325,7 @@ export function rebuildTensor(args: readonly unknown[]): TorchTensor {
 /** `torch._utils._rebuild_parameter(data, requires_grad, backward_hooks)`: the tensor itself. */
 export function rebuildParameter(args: readonly unknown[]): TorchTensor {
   const t = args[0];
-  if (!(t instanceof TorchTensor)) throw new FormatError(`torch _rebuild_parameter expects a tensor, got a ${describe(t)}`);
+  if (!(t instanceof TorchTensor)) throw new FormatError(`torch _rebuild_parameter expects a tensor, got a ${pickleTypeName(t)}`);
   return t;
 }
 
@@ -408,9 +408,9 @@ export function loadTorchZip(bytes: Uint8Array, options: TorchLoadOptions): Torc
   const storages = new Map<string, TorchStorage>();
   const persistentLoad = (pid: unknown): TorchStorage => {
     if (!Array.isArray(pid) || pid.length !== 5 || pid[0] !== "storage")
-      throw new FormatError(`torch persistent id ${describe(pid)} is not ('storage', type, key, location, numel)`);
+      throw new FormatError(`torch persistent id ${pickleTypeName(pid)} is not ('storage', type, key, location, numel)`);
     const [, type, key, location, numel] = pid as unknown[];
-    if (!(type instanceof PickleGlobalRef) || !Object.prototype.hasOwnProperty.call(TORCH_STORAGE_DTYPES, type.name)) throw new FormatError(`torch storage type ${describe(type)} is not a known storage class`);
+    if (!(type instanceof PickleGlobalRef) || !Object.prototype.hasOwnProperty.call(TORCH_STORAGE_DTYPES, type.name)) throw new FormatError(`torch storage type ${pickleTypeName(type)} is not a known storage class`);
     if (typeof key !== "string" || !/^[A-Za-z0-9_]+$/.test(key)) throw new FormatError(`torch storage key ${JSON.stringify(key)} is not a plain name`);
     if (typeof location !== "string") throw new FormatError(`torch storage "${key}" has a non-string location`);
     if (!Number.isSafeInteger(numel) || (numel as number) < 0) throw new FormatError(`torch storage "${key}" has invalid element count ${String(numel)}`);
