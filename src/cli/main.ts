@@ -1,5 +1,31 @@
-import { Command } from "commander";
+import { Command, CommanderError } from "commander";
+import { MuidError } from "../errors.js";
+import { registerImport } from "./import.js";
+import { registerPredict } from "./predict.js";
+
+/** Exit codes: 0 ok, 1 unexpected failure, 2 bad usage or option, 3 bad input or file, 4 IO. */
+const EXIT = { ok: 0, internal: 1, usage: 2, input: 3, io: 4 } as const;
 
 const program = new Command();
-program.name("muid").description("Belle II muon identification in WebAssembly").version("0.1.0");
-await program.parseAsync(process.argv);
+program
+  .name("muid")
+  .description("Belle II muon identification (KLM likelihood and DNN, ECL CNN) in WebAssembly")
+  .version("0.1.0")
+  .showHelpAfterError()
+  .exitOverride();
+registerImport(program);
+registerPredict(program);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (e) {
+  if (e instanceof CommanderError) {
+    process.exitCode = e.exitCode === 0 ? EXIT.ok : EXIT.usage;
+  } else if (e instanceof MuidError) {
+    process.stderr.write(`muid: ${e.message}\n`);
+    process.exitCode = e.code === "OPTION" ? EXIT.usage : e.code === "IO" ? EXIT.io : EXIT.input;
+  } else {
+    process.stderr.write(`muid: internal error: ${(e as Error).stack ?? e}\n`);
+    process.exitCode = EXIT.internal;
+  }
+}
