@@ -354,8 +354,12 @@ export const KLM_BACKGROUND_TIME_WINDOW = 50.0;
 
 // ───────────────────────────── transport model ─────────────────────────────
 
-/** largest fractional momentum loss per step in matter (geant4e's energyLoss limit is 0.05; klm.md §2.2) [A] */
-export const STEP_MAX_MOMENTUM_LOSS = 0.05;
+/**
+ * largest fractional momentum loss per step in matter [A]. The mean loss of a step is exact at any step
+ * length (CSDA range tables); the limit bounds the curvature error of a helix at the step's start
+ * momentum and the granularity of scattering and straggling (geant4e in Muid uses 0.05, klm.md §2.2).
+ */
+export const STEP_MAX_MOMENTUM_LOSS = 0.15;
 /** largest step in CsI, cm: deposits must resolve ≈5.5 cm crystals [A] */
 export const ECL_MAX_STEP = 5.0;
 /** largest step in field-free or uniform-field vacuum/air, cm (bounds the tangential-miss risk) [A] */
@@ -379,8 +383,8 @@ export const LEADING_PION_PROBABILITY = 0.3;
 export const LEADING_PION_ENERGY_FRACTION = [0.3, 0.9] as const;
 /** rms transverse momentum given to the leading pion, GeV/c (typical hadronic p⊥ ≈ 0.3 GeV/c) [A] */
 export const LEADING_PION_PT_KICK = 0.3;
-/** visible fraction of the absorbed kinetic energy in CsI: Beta(α, β) with mean 0.45 (physics.md §5.2 "0.4–0.5") [A] */
-export const HADRONIC_VISIBLE_BETA = [4.5, 5.5] as const;
+/** visible fraction of the released kinetic energy in CsI: Beta(α, β), integer shapes, mean 4/9 = 0.44 (physics.md §5.2 "0.4–0.5") [A] */
+export const HADRONIC_VISIBLE_BETA = [4, 5] as const;
 /** share of the visible hadronic energy carried by π⁰ photons (EM showers) [A] */
 export const HADRONIC_EM_FRACTION = 0.3;
 /** number of secondary blobs 0–3 and their distance scale, cm (physics.md §5.2: exponential scale ≈ 8 cm) [A] */

@@ -285,21 +285,60 @@ function searchAbove(array: Float64Array, x: number, n: number): number {
   return hi;
 }
 
-/**
- * The Landau variable drawn from the distribution truncated at the λ_max whose truncated mean is
- * `targetMean`; null when no truncation reaches so low a mean (the step is then Gaussian).
- */
-function sampleTruncatedLandau(targetMean: number, rng: Random): number | null {
+/** λ at cumulative probability u, by binary search in the Landau grid (exact up to the grid's linear interpolation). */
+function landauQuantileSearch(u: number): number {
   const g = landauGrid;
-  if (targetMean <= g.mean[200]!) return null; // truncations below λ ≈ −1.8 are not Landau-like any more
-  const k = searchAbove(g.mean, targetMean, g.n);
-  const cMax = g.cdf[k]!;
-  const u = rng.uniform() * cMax;
   const j = searchAbove(g.cdf, u, g.n);
   const c0 = g.cdf[j - 1]!;
   const c1 = g.cdf[j]!;
   const f = c1 > c0 ? (u - c0) / (c1 - c0) : 0;
   return g.lambda[j - 1]! + f * (g.lambda[j]! - g.lambda[j - 1]!);
+}
+
+/** Lookup tables for O(1) sampling: the quantile function on a uniform u grid up to QUANTILE_U_MAX, and C(λ_max) versus the truncated mean. */
+const QUANTILE_POINTS = 8192;
+const QUANTILE_U_MAX = 0.98;
+const TRUNCATION_MEAN_MIN = -1.8;
+const TRUNCATION_MEAN_STEP = 0.005;
+const landauLookup = (() => {
+  const quantile = new Float64Array(QUANTILE_POINTS + 1);
+  for (let i = 0; i <= QUANTILE_POINTS; i++) quantile[i] = landauQuantileSearch((QUANTILE_U_MAX * i) / QUANTILE_POINTS);
+  const g = landauGrid;
+  const maxMean = g.mean[g.n - 1]!;
+  const nMean = Math.floor((maxMean - TRUNCATION_MEAN_MIN) / TRUNCATION_MEAN_STEP) + 1;
+  const cdfAtTruncation = new Float64Array(nMean);
+  for (let i = 0; i < nMean; i++) {
+    const k = searchAbove(g.mean, TRUNCATION_MEAN_MIN + i * TRUNCATION_MEAN_STEP, g.n);
+    // interpolate C between the grid points bracketing the target mean
+    const m0 = g.mean[k - 1]!;
+    const m1 = g.mean[k]!;
+    const f = m1 > m0 ? (TRUNCATION_MEAN_MIN + i * TRUNCATION_MEAN_STEP - m0) / (m1 - m0) : 1;
+    cdfAtTruncation[i] = g.cdf[k - 1]! + Math.min(Math.max(f, 0), 1) * (g.cdf[k]! - g.cdf[k - 1]!);
+  }
+  return { quantile, cdfAtTruncation, nMean };
+})();
+
+/**
+ * The Landau variable drawn from the distribution truncated at the λ_max whose truncated mean is
+ * `targetMean`; NaN when no truncation reaches so low a mean (the step is then Gaussian).
+ */
+function sampleTruncatedLandau(targetMean: number, rng: Random): number {
+  if (targetMean <= TRUNCATION_MEAN_MIN) return NaN; // truncations below λ ≈ −1.8 are not Landau-like any more
+  const t = (targetMean - TRUNCATION_MEAN_MIN) / TRUNCATION_MEAN_STEP;
+  const L = landauLookup;
+  let cMax: number;
+  if (t >= L.nMean - 1) cMax = L.cdfAtTruncation[L.nMean - 1]!;
+  else {
+    const i = Math.floor(t);
+    const f = t - i;
+    cMax = L.cdfAtTruncation[i]! * (1 - f) + L.cdfAtTruncation[i + 1]! * f;
+  }
+  const u = rng.uniform() * cMax;
+  if (u >= QUANTILE_U_MAX) return landauQuantileSearch(u);
+  const v = (u / QUANTILE_U_MAX) * QUANTILE_POINTS;
+  const i = Math.floor(v);
+  const f = v - i;
+  return L.quantile[i]! * (1 - f) + L.quantile[i + 1]! * f;
 }
 
 /** Kinematics of a step needed by the fluctuation models. */
@@ -333,9 +372,9 @@ export function sampleEnergyLoss(
   const kappa = xi / wmax;
   let loss: number;
   const beta2 = kin.beta * kin.beta;
-  const lambda = kappa < VAVILOV_GAUSSIAN_KAPPA ? sampleTruncatedLandau(LANDAU_MOST_PROBABLE + Math.log(1 / kappa) - beta2 - 0.2, rng) : null;
-  if (lambda !== null) {
-    const targetMean = LANDAU_MOST_PROBABLE + Math.log(1 / kappa) - beta2 - 0.2;
+  const targetMean = LANDAU_MOST_PROBABLE - Math.log(kappa) - beta2 - 0.2;
+  const lambda = kappa < VAVILOV_GAUSSIAN_KAPPA ? sampleTruncatedLandau(targetMean, rng) : NaN;
+  if (lambda === lambda) {
     loss = meanLoss + xi * (lambda - targetMean);
   } else {
     const sigma = Math.sqrt(xi * wmax * (1 - beta2 / 2));

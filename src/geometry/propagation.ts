@@ -1,0 +1,1150 @@
+/**
+ * The one stepper of muid-wasm: a charged particle moves on exact helix segments through the Belle II
+ * material layout (thin shells in the tracking volume, ECL CsI, coil and cryostat, KLM gaps and iron
+ * plates), one homogeneous region per step, with material effects applied per step.
+ *
+ * Two modes share every line of geometry, field and mean energy loss:
+ *  - truth transport (a Random is given): energy-loss fluctuations (materials.ts sampleEnergyLoss) and
+ *    Gaussian multiple-scattering deflections and displacements (PDG's correlated (y, θ) recipe,
+ *    physics.md §2.3); discrete processes (decay, hadronic interactions) limit the steps through a
+ *    DiscreteProcesses hook owned by the caller (src/sim/transport.ts);
+ *  - muon-hypothesis extrapolation (no Random, as Muid's geant4e swim, klm.md §2.2): mean energy loss and
+ *    a 6×6 covariance of (x, y, z, px, py, pz) propagated with the analytic helix Jacobian at fixed path
+ *    length, the energy-loss Jacobian, multiple-scattering noise (Highland) and energy-loss straggling.
+ *    The covariance at a layer plane is what Muid's χ² gate and Kalman update use (klm.md §2.4–2.5; its
+ *    projection H removes the along-track direction, so fixed-path-length propagation is equivalent).
+ *
+ * Layout (constants.ts; approximations marked [A] there): tracking volume r < 125 cm between the ECL
+ * endcap faces with thin shells (VXD, CDC, TOP, QBB); projective CsI: barrel r ≥ 125 cm with depth 30 cm
+ * along the ray from the IP (rear surface r = 125 + 30 sin θ), endcaps from z = 196 / −102.02 cm with
+ * 30 cm along the ray; ECL container walls as thin Al at the CsI front and rear; coil slabs 170–200 cm;
+ * barrel KLM octagon (sector planes) with 15 gaps and 15 iron plates; endcap KLM z-slabs; the 1 cm
+ * Al-equivalent detector of each KLM gap as a thin layer on the layer's middle plane, which is also the
+ * plane where a layer crossing is recorded (Muid's crossing plane, klm.md §2.3).
+ *
+ * Inner loop: no allocation; the state, the cell and the helix parameters live in preallocated fields.
+ */
+import {
+  BEAMLINE_RADIUS,
+  BKLM_HALF_LENGTH,
+  BKLM_INNER_RADIUS,
+  BKLM_LAYERS,
+  BKLM_OUTER_RADIUS,
+  BKLM_SECTORS,
+  COIL_HALF_LENGTH,
+  COIL_INNER_RADIUS,
+  COIL_OUTER_RADIUS,
+  COIL_SLABS,
+  CSI,
+  ALUMINIUM,
+  IRON,
+  QUARTZ,
+  DETECTOR_Z_OFFSET,
+  ECL_BACKWARD_COVERAGE_DEG,
+  ECL_BACKWARD_FRONT_PLANE,
+  ECL_BARREL_COVERAGE_DEG,
+  ECL_CONTAINER_FRONT_THICKNESS,
+  ECL_CONTAINER_REAR_THICKNESS,
+  ECL_CRYSTAL_DEPTH,
+  ECL_FORWARD_COVERAGE_DEG,
+  ECL_FORWARD_FRONT_PLANE,
+  ECL_FRONT_RADIUS,
+  ECL_MAX_STEP,
+  EKLM_BACKWARD_LAYERS,
+  EKLM_FORWARD_LAYERS,
+  EKLM_LAYER_SLOTS,
+  EKLM_SECTION_FRONT,
+  EKLM_SECTION_INNER_RADIUS,
+  EKLM_SECTION_LENGTH,
+  EKLM_SECTION_OUTER_RADIUS,
+  HELIX_K,
+  INNER_MATERIAL_SHELLS,
+  KLM_GAP_MATERIAL_THICKNESS,
+  SOLENOID_FIELD_HALF_LENGTH,
+  SOLENOID_FIELD_RADIUS,
+  SPEED_OF_LIGHT,
+  STEP_MAX_MOMENTUM_LOSS,
+  TRANSPORT_MAX_PATH,
+  TRANSPORT_MIN_KINETIC_ENERGY,
+  VACUUM_MAX_STEP,
+  WORLD_RADIUS,
+  type MaterialConstants,
+} from "../constants.js";
+import { InputError } from "../errors.js";
+import type { Random } from "../sim/random.js";
+import type { KlmSection, TrackAtIp } from "../sim/types.js";
+import { barrelReturnField, endcapReturnField, solenoidField } from "./field.js";
+import {
+  barrelGapInnerRadius,
+  barrelGapOuterRadius,
+  barrelLayerRadius,
+  barrelSectorOf,
+  endcapIronPlate,
+  endcapSectorOf,
+  sectorCos,
+  sectorSin,
+} from "./klm.js";
+import { energyLossVariance, highlandAngle, rangeTable, sampleEnergyLoss, type RangeTable, type StepKinematics } from "./materials.js";
+
+// ───────────── materials by id ─────────────
+
+/** Material ids of the stepper: 0 vacuum (or air, neglected), 1 CsI, 2 Fe, 3 Al, 4 SiO2. */
+export const MATERIAL_VACUUM = 0;
+export const MATERIAL_CSI = 1;
+export const MATERIAL_IRON = 2;
+export const MATERIAL_ALUMINIUM = 3;
+export const MATERIAL_QUARTZ = 4;
+export type MaterialId = 0 | 1 | 2 | 3 | 4;
+const MATERIAL_CONSTANTS: readonly (MaterialConstants | null)[] = [null, CSI, IRON, ALUMINIUM, QUARTZ];
+function materialIdOf(name: "Al" | "SiO2" | "Fe" | "CsI"): MaterialId {
+  return name === "CsI" ? MATERIAL_CSI : name === "Fe" ? MATERIAL_IRON : name === "Al" ? MATERIAL_ALUMINIUM : MATERIAL_QUARTZ;
+}
+/** The constants of a material id (null for vacuum). */
+export function materialConstantsOf(id: MaterialId): MaterialConstants | null {
+  return MATERIAL_CONSTANTS[id]!;
+}
+
+// ───────────── cells ─────────────
+
+/** Cell kinds: where a point is. */
+export const CELL_TRACKER = 0;
+export const CELL_ECL_BARREL = 1;
+export const CELL_ECL_FORWARD = 2;
+export const CELL_ECL_BACKWARD = 3;
+export const CELL_COIL = 4;
+export const CELL_BARREL_KLM = 5;
+export const CELL_ENDCAP_KLM = 6;
+export const CELL_AIR = 7;
+export const CELL_OUTSIDE = 8;
+
+const DEG = Math.PI / 180;
+const ECL_FORWARD_COS = [Math.cos(ECL_FORWARD_COVERAGE_DEG[0] * DEG), Math.cos(ECL_FORWARD_COVERAGE_DEG[1] * DEG)] as const;
+const ECL_BARREL_COS = [Math.cos(ECL_BARREL_COVERAGE_DEG[0] * DEG), Math.cos(ECL_BARREL_COVERAGE_DEG[1] * DEG)] as const;
+const ECL_BACKWARD_COS = [Math.cos(ECL_BACKWARD_COVERAGE_DEG[0] * DEG), Math.cos(ECL_BACKWARD_COVERAGE_DEG[1] * DEG)] as const;
+
+/** Tracking-volume cell boundaries (radii) with a thin shell at every inner boundary. */
+const TRACKER_BOUNDS = Float64Array.from([0, ...INNER_MATERIAL_SHELLS.map((s) => s.radius), ECL_FRONT_RADIUS]);
+const TRACKER_SHELL_MATERIAL = INNER_MATERIAL_SHELLS.map((s) => materialIdOf(s.material));
+const TRACKER_SHELL_THICKNESS = Float64Array.from(INNER_MATERIAL_SHELLS.map((s) => s.thickness));
+
+/** Coil cells between COIL_INNER_RADIUS and COIL_OUTER_RADIUS: boundaries, materials, whether the solenoid field is on. */
+const COIL_BOUNDS: number[] = [];
+const COIL_MATERIAL: MaterialId[] = [];
+{
+  let r = COIL_INNER_RADIUS;
+  COIL_BOUNDS.push(r);
+  const cuts: [number, number, MaterialId][] = COIL_SLABS.map(([a, b, m]) => [a, b, materialIdOf(m)]);
+  // split the winding at the field edge
+  const withEdge: [number, number, MaterialId][] = [];
+  for (const [a, b, m] of cuts) {
+    if (a < SOLENOID_FIELD_RADIUS && b > SOLENOID_FIELD_RADIUS) {
+      withEdge.push([a, SOLENOID_FIELD_RADIUS, m], [SOLENOID_FIELD_RADIUS, b, m]);
+    } else withEdge.push([a, b, m]);
+  }
+  for (const [a, b, m] of withEdge) {
+    if (a > r + 1e-9) {
+      COIL_BOUNDS.push(a);
+      COIL_MATERIAL.push(MATERIAL_VACUUM);
+    }
+    COIL_BOUNDS.push(b);
+    COIL_MATERIAL.push(m);
+    r = b;
+  }
+  if (r < COIL_OUTER_RADIUS - 1e-9) {
+    COIL_BOUNDS.push(COIL_OUTER_RADIUS);
+    COIL_MATERIAL.push(MATERIAL_VACUUM);
+  }
+}
+const COIL_BOUNDS_ARRAY = Float64Array.from(COIL_BOUNDS);
+
+/**
+ * Barrel KLM cells along the octagon radius, per sector: for layer n three cells (gap inner half, gap
+ * outer half, iron plate n−1 behind it); boundaries g_in(n), middle(n, sector), g_out(n), …, 353.5.
+ * Cell k: layer = floor(k/3) + 1, part = k mod 3 (0, 1 gap halves, 2 iron).
+ */
+const BARREL_CELLS = 3 * BKLM_LAYERS;
+const BARREL_BOUNDS: Float64Array[] = [];
+for (let sector = 1; sector <= BKLM_SECTORS; sector++) {
+  const b = new Float64Array(BARREL_CELLS + 1);
+  for (let n = 1; n <= BKLM_LAYERS; n++) {
+    b[3 * (n - 1)] = barrelGapInnerRadius(n);
+    b[3 * (n - 1) + 1] = barrelLayerRadius(n, sector);
+    b[3 * (n - 1) + 2] = barrelGapOuterRadius(n);
+  }
+  b[BARREL_CELLS] = BKLM_OUTER_RADIUS;
+  BARREL_BOUNDS.push(b);
+}
+
+/**
+ * Endcap KLM cells along |ζ|: cell 0 = iron plate 0 in front of layer 1; then for layer n (1–14) the
+ * gap halves and iron plate n. Boundaries: 230, g_in(1), middle(1), g_out(1), …, 362.1.
+ */
+const ENDCAP_CELLS = 1 + 3 * EKLM_LAYER_SLOTS;
+const ENDCAP_BOUNDS = new Float64Array(ENDCAP_CELLS + 1);
+{
+  ENDCAP_BOUNDS[0] = EKLM_SECTION_FRONT;
+  for (let n = 1; n <= EKLM_LAYER_SLOTS; n++) {
+    const [, gapInner] = endcapIronPlate(n - 1);
+    const [gapOuter] = endcapIronPlate(n);
+    ENDCAP_BOUNDS[1 + 3 * (n - 1)] = gapInner;
+    ENDCAP_BOUNDS[1 + 3 * (n - 1) + 1] = 0.5 * (gapInner + gapOuter);
+    ENDCAP_BOUNDS[1 + 3 * (n - 1) + 2] = gapOuter;
+  }
+  ENDCAP_BOUNDS[ENDCAP_CELLS] = EKLM_SECTION_FRONT + EKLM_SECTION_LENGTH;
+}
+
+function findCell(bounds: ArrayLike<number>, n: number, v: number): number {
+  // largest k with bounds[k] ≤ v, in [0, n−1]
+  let lo = 0;
+  let hi = n;
+  while (hi - lo > 1) {
+    const mid = (lo + hi) >>> 1;
+    if (bounds[mid]! <= v) lo = mid;
+    else hi = mid;
+  }
+  return lo;
+}
+
+// ───────────── state ─────────────
+
+/** The particle state the stepper moves (cm, GeV/c, ns); `covariance` is the 6×6 row-major covariance or null. */
+export class TrackState {
+  x = 0; y = 0; z = 0;
+  px = 0; py = 0; pz = 0;
+  charge: 1 | -1 = 1;
+  mass = 0;
+  /** ns since the collision */
+  time = 0;
+  /** path length travelled, cm */
+  path = 0;
+  covariance: Float64Array | null = null;
+
+  get p(): number {
+    return Math.sqrt(this.px * this.px + this.py * this.py + this.pz * this.pz);
+  }
+}
+
+/** Why `Propagator.run` returned. */
+export const STOP_LEFT_WORLD = 0;
+export const STOP_RANGED_OUT = 1;
+export const STOP_PROCESS = 2;
+export const STOP_MAX_PATH = 3;
+export const STOP_BEAMLINE = 4;
+export const STOP_BY_OBSERVER = 5;
+export type StopReason = 0 | 1 | 2 | 3 | 4 | 5;
+
+/** Discrete processes of the truth transport (decay, inelastic interactions): they cut the steps. */
+export interface DiscreteProcesses {
+  /** Path length (cm) before the next discrete process at momentum p in a material (Infinity if none). */
+  distanceToProcess(material: MaterialId, p: number, mass: number): number;
+  /** The particle moved `length` cm through `material` at momentum p: spend the budgets. */
+  consume(material: MaterialId, length: number, p: number, mass: number): void;
+}
+
+/** What the stepper reports while it moves a particle (all methods are called synchronously). */
+export interface PropagationObserver {
+  /** `energy` (GeV) was lost in `material` over a step of `length` cm centred at (x, y, z). */
+  energyLoss(material: MaterialId, cell: number, x: number, y: number, z: number, energy: number, length: number): void;
+  /**
+   * The particle crossed the middle plane of a KLM layer (outward or inward); `state` is on the plane and
+   * may be modified in place (a Kalman update during the extrapolation). Return true to stop.
+   */
+  layerCrossing(section: KlmSection, sector: number, layer: number, state: TrackState): boolean;
+  /** The particle entered cell kind `cell` (for ECL entry, polylines). */
+  cellEntered(cell: number, state: TrackState): void;
+}
+
+// ───────────── the stepper ─────────────
+
+const NUDGE = 1e-6;
+const S_MIN = 1e-7;
+
+export interface PropagatorOptions {
+  /** solenoid (and return-field) scale, 1 = 1.5 T */
+  fieldScale?: number;
+  /** truth mode: fluctuations and scattering from this Random */
+  rng?: Random | null;
+  /** discrete processes of the truth transport */
+  processes?: DiscreteProcesses | null;
+  /** propagate this 6×6 covariance (row-major, 36 numbers; copied) */
+  covariance?: ArrayLike<number> | null;
+}
+
+export class Propagator {
+  readonly state = new TrackState();
+  private fieldScale = 1;
+  private rng: Random | null = null;
+  private processes: DiscreteProcesses | null = null;
+  private tables: (RangeTable | null)[] = [null, null, null, null, null];
+  private tableMass = -1;
+
+  // current cell
+  private cellKind = CELL_OUTSIDE;
+  private cellIndex = 0;
+  private cellSector = 1;
+  private cellMaterial: MaterialId = MATERIAL_VACUUM;
+  private bx = 0;
+  private by = 0;
+  private bz = 0;
+
+  // helix of the current step
+  private hP = 0;
+  private hC = 0;
+  private hKappa = 0;
+  private hbx = 0; private hby = 0; private hbz = 1;
+  private uParX = 0; private uParY = 0; private uParZ = 0;
+  private uPerpX = 0; private uPerpY = 0; private uPerpZ = 0;
+  private wX = 0; private wY = 0; private wZ = 0;
+  private straight = true;
+
+  // scratch
+  private readonly nx = new Float64Array(6);
+  private readonly jac = new Float64Array(36);
+  private readonly tmp = new Float64Array(36);
+  private readonly cov = new Float64Array(36);
+  private readonly kinematics: StepKinematics = { beta: 1, betaGamma: 1, mass: 1 };
+
+  /** Sets the particle and the mode; the state is copied. */
+  start(
+    particle: { x: number; y: number; z: number; px: number; py: number; pz: number; charge: 1 | -1; mass: number },
+    options: PropagatorOptions = {},
+  ): void {
+    const s = this.state;
+    if (!(Number.isFinite(particle.x) && Number.isFinite(particle.y) && Number.isFinite(particle.z) && Number.isFinite(particle.px) && Number.isFinite(particle.py) && Number.isFinite(particle.pz))) {
+      throw new InputError(`propagation start: position (${particle.x}, ${particle.y}, ${particle.z}) or momentum (${particle.px}, ${particle.py}, ${particle.pz}) is not finite`);
+    }
+    if (particle.px === 0 && particle.py === 0 && particle.pz === 0) throw new InputError("propagation start: momentum is zero");
+    if (!(particle.mass > 0)) throw new InputError(`propagation start: mass ${particle.mass} must be > 0`);
+    if (particle.charge !== 1 && particle.charge !== -1) throw new InputError(`propagation start: charge ${String(particle.charge)} must be ±1`);
+    s.x = particle.x; s.y = particle.y; s.z = particle.z;
+    s.px = particle.px; s.py = particle.py; s.pz = particle.pz;
+    s.charge = particle.charge;
+    s.mass = particle.mass;
+    s.time = 0;
+    s.path = 0;
+    this.fieldScale = options.fieldScale ?? 1;
+    if (!Number.isFinite(this.fieldScale)) throw new InputError(`propagation start: fieldScale ${this.fieldScale} is not finite`);
+    this.rng = options.rng ?? null;
+    this.processes = options.processes ?? null;
+    if (options.covariance) {
+      if (options.covariance.length !== 36) throw new InputError(`propagation start: covariance needs 36 numbers, got ${options.covariance.length}`);
+      this.cov.set(options.covariance);
+      s.covariance = this.cov;
+    } else s.covariance = null;
+    this.locate();
+  }
+
+  /** Changes the particle in place (a decay or a leading particle): new momentum, mass, charge. */
+  replaceParticle(px: number, py: number, pz: number, mass: number, charge: 1 | -1): void {
+    const s = this.state;
+    s.px = px; s.py = py; s.pz = pz;
+    s.mass = mass;
+    s.charge = charge;
+    this.locate();
+  }
+
+  /** The cell kind the particle is in. */
+  get cell(): number {
+    return this.cellKind;
+  }
+  /** The material id of the current cell. */
+  get material(): MaterialId {
+    return this.cellMaterial;
+  }
+
+  private tableFor(material: MaterialId): RangeTable {
+    const mass = this.state.mass;
+    if (mass !== this.tableMass) {
+      this.tables = [null, null, null, null, null];
+      this.tableMass = mass;
+    }
+    let t = this.tables[material];
+    if (!t) {
+      t = rangeTable(MATERIAL_CONSTANTS[material]!, mass);
+      this.tables[material] = t;
+    }
+    return t;
+  }
+
+  // ───────── locate ─────────
+
+  /** Finds the cell of the current position (nudged along the direction by the caller when on a boundary). */
+  private locate(): void {
+    const s = this.state;
+    const x = s.x, y = s.y, z = s.z;
+    const zeta = z - DETECTOR_Z_OFFSET;
+    const az = Math.abs(zeta);
+    const r2 = x * x + y * y;
+    const r = Math.sqrt(r2);
+    this.bx = 0; this.by = 0; this.bz = 0;
+    this.cellMaterial = MATERIAL_VACUUM;
+    if (az >= EKLM_SECTION_FRONT + EKLM_SECTION_LENGTH || r >= WORLD_RADIUS) {
+      this.cellKind = CELL_OUTSIDE;
+      return;
+    }
+    const sector = barrelSectorOf(x, y);
+    const perp = x * sectorCos(sector) + y * sectorSin(sector);
+    if (perp >= BKLM_OUTER_RADIUS) {
+      this.cellKind = CELL_OUTSIDE;
+      return;
+    }
+    if (az < BKLM_HALF_LENGTH && perp >= BKLM_INNER_RADIUS) {
+      this.cellKind = CELL_BARREL_KLM;
+      this.cellSector = sector;
+      const k = findCell(BARREL_BOUNDS[sector - 1]!, BARREL_CELLS, perp);
+      this.cellIndex = k;
+      if (k % 3 === 2) {
+        this.cellMaterial = MATERIAL_IRON;
+        this.bz = barrelReturnField((k - 2) / 3, zeta, this.fieldScale);
+      }
+      return;
+    }
+    if (az >= EKLM_SECTION_FRONT) {
+      if (r < EKLM_SECTION_INNER_RADIUS) {
+        this.cellKind = CELL_OUTSIDE;
+        return;
+      }
+      this.cellKind = CELL_ENDCAP_KLM;
+      this.cellSector = endcapSectorOf(x, y);
+      const k = findCell(ENDCAP_BOUNDS, ENDCAP_CELLS, az);
+      this.cellIndex = k;
+      if (k === 0 || (k - 1) % 3 === 2) {
+        this.cellMaterial = MATERIAL_IRON;
+        const plate = k === 0 ? 0 : (k - 3) / 3 + 1;
+        const br = endcapReturnField(plate, r, zeta > 0, this.fieldScale);
+        if (r > 0) {
+          this.bx = (br * x) / r;
+          this.by = (br * y) / r;
+        }
+      }
+      return;
+    }
+    this.bz = solenoidField(x, y, z, this.fieldScale);
+    if (r >= COIL_INNER_RADIUS && r < COIL_OUTER_RADIUS && az < COIL_HALF_LENGTH) {
+      this.cellKind = CELL_COIL;
+      const k = findCell(COIL_BOUNDS_ARRAY, COIL_MATERIAL.length, r);
+      this.cellIndex = k;
+      this.cellMaterial = COIL_MATERIAL[k]!;
+      return;
+    }
+    const dist = Math.sqrt(r2 + z * z);
+    const cosTheta = dist > 0 ? z / dist : 1;
+    if (r >= ECL_FRONT_RADIUS && cosTheta <= ECL_BARREL_COS[0] && cosTheta >= ECL_BARREL_COS[1] && r < ECL_FRONT_RADIUS + ECL_CRYSTAL_DEPTH * (r / dist)) {
+      this.cellKind = CELL_ECL_BARREL;
+      this.cellMaterial = MATERIAL_CSI;
+      return;
+    }
+    if (z >= ECL_FORWARD_FRONT_PLANE && cosTheta <= ECL_FORWARD_COS[0] && cosTheta >= ECL_FORWARD_COS[1] && z < ECL_FORWARD_FRONT_PLANE + ECL_CRYSTAL_DEPTH * cosTheta) {
+      this.cellKind = CELL_ECL_FORWARD;
+      this.cellMaterial = MATERIAL_CSI;
+      return;
+    }
+    if (z <= ECL_BACKWARD_FRONT_PLANE && cosTheta <= ECL_BACKWARD_COS[0] && cosTheta >= ECL_BACKWARD_COS[1] && z > ECL_BACKWARD_FRONT_PLANE + ECL_CRYSTAL_DEPTH * cosTheta) {
+      this.cellKind = CELL_ECL_BACKWARD;
+      this.cellMaterial = MATERIAL_CSI;
+      return;
+    }
+    if (r < ECL_FRONT_RADIUS && z > ECL_BACKWARD_FRONT_PLANE && z < ECL_FORWARD_FRONT_PLANE) {
+      this.cellKind = CELL_TRACKER;
+      this.cellIndex = findCell(TRACKER_BOUNDS, TRACKER_BOUNDS.length - 1, r);
+      return;
+    }
+    if (r < BEAMLINE_RADIUS) {
+      this.cellKind = CELL_OUTSIDE;
+      return;
+    }
+    this.cellKind = CELL_AIR;
+  }
+
+  // ───────── helix ─────────
+
+  /** Caches the helix parameters of the current state and field for this step. */
+  private prepareHelix(): void {
+    const s = this.state;
+    const ux = s.px, uy = s.py, uz = s.pz;
+    const P = Math.sqrt(ux * ux + uy * uy + uz * uz);
+    this.hP = P;
+    const B = Math.sqrt(this.bx * this.bx + this.by * this.by + this.bz * this.bz);
+    if (B === 0) {
+      this.straight = true;
+      this.hC = 0;
+      this.hKappa = 0;
+      this.uParX = ux; this.uParY = uy; this.uParZ = uz;
+      this.uPerpX = 0; this.uPerpY = 0; this.uPerpZ = 0;
+      this.wX = 0; this.wY = 0; this.wZ = 0;
+      this.hbx = 0; this.hby = 0; this.hbz = 1;
+      return;
+    }
+    const bhx = this.bx / B, bhy = this.by / B, bhz = this.bz / B;
+    this.hbx = bhx; this.hby = bhy; this.hbz = bhz;
+    this.straight = false;
+    this.hC = HELIX_K * s.charge * B;
+    this.hKappa = this.hC / P;
+    const par = ux * bhx + uy * bhy + uz * bhz;
+    this.uParX = par * bhx; this.uParY = par * bhy; this.uParZ = par * bhz;
+    this.uPerpX = ux - this.uParX; this.uPerpY = uy - this.uParY; this.uPerpZ = uz - this.uParZ;
+    // w = b̂ × u
+    this.wX = bhy * uz - bhz * uy;
+    this.wY = bhz * ux - bhx * uz;
+    this.wZ = bhx * uy - bhy * ux;
+  }
+
+  /** Position and momentum after path length s on the cached helix, into nx[0..5]. */
+  private helixAt(sLen: number): void {
+    const s = this.state;
+    const o = this.nx;
+    const P = this.hP;
+    if (this.straight) {
+      const f = sLen / P;
+      o[0] = s.x + f * s.px; o[1] = s.y + f * s.py; o[2] = s.z + f * s.pz;
+      o[3] = s.px; o[4] = s.py; o[5] = s.pz;
+      return;
+    }
+    const phi = this.hKappa * sLen;
+    const sn = Math.sin(phi);
+    const cs = Math.cos(phi);
+    let f1: number, f2: number;
+    if (Math.abs(phi) < 1e-4) {
+      const p2 = phi * phi;
+      f1 = 1 - p2 / 6;
+      f2 = -phi / 2 + (phi * p2) / 24;
+    } else {
+      f1 = sn / phi;
+      f2 = (cs - 1) / phi;
+    }
+    const g = sLen / P;
+    o[0] = s.x + g * (this.uParX + f1 * this.uPerpX + f2 * this.wX);
+    o[1] = s.y + g * (this.uParY + f1 * this.uPerpY + f2 * this.wY);
+    o[2] = s.z + g * (this.uParZ + f1 * this.uPerpZ + f2 * this.wZ);
+    o[3] = this.uParX + cs * this.uPerpX - sn * this.wX;
+    o[4] = this.uParY + cs * this.uPerpY - sn * this.wY;
+    o[5] = this.uParZ + cs * this.uPerpZ - sn * this.wZ;
+  }
+
+  /**
+   * Jacobian ∂(x(s), p(s))/∂(x0, p0) of the helix at fixed path length s (analytic), into jac (row-major).
+   * x = x0 + (s/P)[u∥ + f1(φ) u⊥ + f2(φ) w], p = u∥ + cos φ u⊥ − sin φ w, φ = κ s = c s/P,
+   * f1 = sin φ/φ, f2 = (cos φ − 1)/φ, so ∂φ/∂u_j = −φ u_j/P².
+   */
+  private helixJacobian(sLen: number): void {
+    const J = this.jac;
+    J.fill(0);
+    J[0] = 1; J[7] = 1; J[14] = 1;
+    const s = this.state;
+    const ux = s.px, uy = s.py, uz = s.pz;
+    const P = this.hP;
+    const P2 = P * P;
+    const g = sLen / P;
+    const bh0 = this.hbx, bh1 = this.hby, bh2 = this.hbz;
+    let phi = 0, sn = 0, cs = 1, f1 = 1, f2 = 0, d1 = 0, d2 = 0;
+    if (!this.straight) {
+      phi = this.hKappa * sLen;
+      sn = Math.sin(phi);
+      cs = Math.cos(phi);
+      if (Math.abs(phi) < 1e-4) {
+        const p2 = phi * phi;
+        f1 = 1 - p2 / 6;
+        f2 = -phi / 2 + (phi * p2) / 24;
+        d1 = -phi / 3;
+        d2 = -0.5 + p2 / 8;
+      } else {
+        f1 = sn / phi;
+        f2 = (cs - 1) / phi;
+        d1 = (phi * cs - sn) / (phi * phi);
+        d2 = (-phi * sn - (cs - 1)) / (phi * phi);
+      }
+    }
+    const upar = [this.uParX, this.uParY, this.uParZ];
+    const uperp = [this.uPerpX, this.uPerpY, this.uPerpZ];
+    const w = [this.wX, this.wY, this.wZ];
+    const bh = [bh0, bh1, bh2];
+    const u = [ux, uy, uz];
+    const V0 = upar[0]! + f1 * uperp[0]! + f2 * w[0]!;
+    const V1 = upar[1]! + f1 * uperp[1]! + f2 * w[1]!;
+    const V2 = upar[2]! + f1 * uperp[2]! + f2 * w[2]!;
+    const V = [V0, V1, V2];
+    for (let j = 0; j < 3; j++) {
+      const uj = u[j]!;
+      const dphi = this.straight ? 0 : (-phi * uj) / P2;
+      // b̂ × e_j
+      const cx = j === 0 ? 0 : j === 1 ? -bh2 : bh1;
+      const cy = j === 0 ? bh2 : j === 1 ? 0 : -bh0;
+      const cz = j === 0 ? -bh1 : j === 1 ? bh0 : 0;
+      const cross = [cx, cy, cz];
+      for (let i = 0; i < 3; i++) {
+        const eij = i === j ? 1 : 0;
+        const parij = this.straight ? 0 : bh[i]! * bh[j]!;
+        const perpij = eij - parij;
+        // position row i, momentum column j
+        const dx =
+          (-sLen * uj / (P2 * P)) * V[i]! +
+          g * (parij + f1 * perpij + f2 * cross[i]! + (d1 * uperp[i]! + d2 * w[i]!) * dphi);
+        J[i * 6 + 3 + j] = this.straight ? (sLen / P) * (eij - (u[i]! * uj) / P2) : dx;
+        // momentum row i, momentum column j
+        J[(3 + i) * 6 + 3 + j] = this.straight ? eij : parij + cs * perpij - sn * cross[i]! + (-sn * uperp[i]! - cs * w[i]!) * dphi;
+      }
+    }
+  }
+
+  // ───────── surfaces ─────────
+
+  /**
+   * Smallest path length s > S_MIN at which a·sin φ + b·cos φ = k with φ = κ s (Infinity if never).
+   */
+  private trigRoot(a: number, b: number, k: number): number {
+    const R = Math.hypot(a, b);
+    if (R === 0 || Math.abs(k) > R) return Infinity;
+    const alpha = Math.atan2(b, a);
+    const t1 = Math.asin(k / R);
+    const kappa = this.hKappa;
+    const phiMin = kappa * S_MIN;
+    let best = Infinity;
+    for (let branch = 0; branch < 2; branch++) {
+      const base = branch === 0 ? t1 - alpha : Math.PI - t1 - alpha;
+      let phi: number;
+      if (kappa > 0) phi = base + 2 * Math.PI * Math.ceil((phiMin - base) / (2 * Math.PI));
+      else phi = base + 2 * Math.PI * Math.floor((phiMin - base) / (2 * Math.PI));
+      const sLen = phi / kappa;
+      if (sLen > S_MIN && sLen < best) best = sLen;
+    }
+    return best;
+  }
+
+  /**
+   * Path length to the plane n·x = d (n unit), or Infinity. A plane at perpendicular distance |f0| cannot be
+   * reached in less than |f0| of path, so it is skipped when that already exceeds `best`.
+   */
+  private planeDistance(nx: number, ny: number, nz: number, d: number, best = Infinity): number {
+    const s = this.state;
+    const f0 = nx * s.x + ny * s.y + nz * s.z - d;
+    if (Math.abs(f0) >= best) return Infinity;
+    if (this.straight || Math.abs(this.hKappa) < 1e-10) {
+      const rate = (nx * s.px + ny * s.py + nz * s.pz) / this.hP;
+      if (rate === 0) return Infinity;
+      const sLen = -f0 / rate;
+      return sLen > S_MIN ? sLen : Infinity;
+    }
+    const nb = nx * this.hbx + ny * this.hby + nz * this.hbz;
+    const nPar = (nx * this.uParX + ny * this.uParY + nz * this.uParZ) / this.hP;
+    const nPerp = nx * this.uPerpX + ny * this.uPerpY + nz * this.uPerpZ;
+    const nW = nx * this.wX + ny * this.wY + nz * this.wZ;
+    if (Math.abs(nb) > 1 - 1e-12) {
+      // plane ⟂ field: linear in s
+      if (nPar === 0) return Infinity;
+      const sLen = -f0 / nPar;
+      return sLen > S_MIN ? sLen : Infinity;
+    }
+    if (Math.abs(nb) < 1e-12) {
+      // plane ∥ field: f = f0 + (nPerp/c) sin φ + (nW/c)(cos φ − 1)
+      const c = this.hC;
+      return this.trigRoot(nPerp / c, nW / c, nW / c - f0);
+    }
+    // general orientation (not in this geometry): straight-line estimate
+    const rate = (nx * this.state.px + ny * this.state.py + nz * this.state.pz) / this.hP;
+    if (rate === 0) return Infinity;
+    const sLen = -f0 / rate;
+    return sLen > S_MIN ? sLen : Infinity;
+  }
+
+  /** Path length to the cylinder x² + y² = R², or Infinity (skipped when |r − R| ≥ best, see planeDistance). */
+  private cylinderDistance(R: number, best = Infinity): number {
+    const s = this.state;
+    const x0 = s.x, y0 = s.y;
+    if (Math.abs(Math.sqrt(x0 * x0 + y0 * y0) - R) >= best) return Infinity;
+    if (this.straight || Math.abs(this.hbz) < 1 - 1e-12 || Math.abs(this.hKappa) < 1e-10) {
+      // straight line (exact without field; a chord approximation in the radial endcap field)
+      const tx = s.px / this.hP, ty = s.py / this.hP;
+      const a = tx * tx + ty * ty;
+      if (a === 0) return Infinity;
+      const b = 2 * (x0 * tx + y0 * ty);
+      const c = x0 * x0 + y0 * y0 - R * R;
+      const disc = b * b - 4 * a * c;
+      if (disc < 0) return Infinity;
+      const sq = Math.sqrt(disc);
+      const s1 = (-b - sq) / (2 * a);
+      const s2 = (-b + sq) / (2 * a);
+      if (s1 > S_MIN) return s1;
+      if (s2 > S_MIN) return s2;
+      return Infinity;
+    }
+    // field along ±z: transverse circle x⊥(φ) = C + (sin φ u⊥ + cos φ w)/c, C = x0⊥ − w/c
+    const c = this.hC;
+    const Cx = x0 - this.wX / c;
+    const Cy = y0 - this.wY / c;
+    const rho2 = (this.uPerpX * this.uPerpX + this.uPerpY * this.uPerpY) / (c * c);
+    const a = (2 / c) * (Cx * this.uPerpX + Cy * this.uPerpY);
+    const b = (2 / c) * (Cx * this.wX + Cy * this.wY);
+    const k = R * R - (Cx * Cx + Cy * Cy) - rho2;
+    return this.trigRoot(a, b, k);
+  }
+
+  /** Path length to the nearest boundary of the current cell if shorter than `limit`, else Infinity. */
+  private boundaryDistance(limit: number): number {
+    const s = this.state;
+    let best = limit;
+    let d: number;
+    switch (this.cellKind) {
+      case CELL_TRACKER: {
+        const k = this.cellIndex;
+        if (k > 0 && (d = this.cylinderDistance(TRACKER_BOUNDS[k]!, best)) < best) best = d;
+        if ((d = this.cylinderDistance(TRACKER_BOUNDS[k + 1]!, best)) < best) best = d;
+        if ((d = this.planeDistance(0, 0, 1, ECL_FORWARD_FRONT_PLANE, best)) < best) best = d;
+        if ((d = this.planeDistance(0, 0, 1, ECL_BACKWARD_FRONT_PLANE, best)) < best) best = d;
+        break;
+      }
+      case CELL_ECL_BARREL: {
+        const dist = Math.sqrt(s.x * s.x + s.y * s.y + s.z * s.z);
+        const rear = ECL_FRONT_RADIUS + (ECL_CRYSTAL_DEPTH * Math.sqrt(s.x * s.x + s.y * s.y)) / dist;
+        if ((d = this.cylinderDistance(ECL_FRONT_RADIUS, best)) < best) best = d;
+        if ((d = this.cylinderDistance(rear, best)) < best) best = d;
+        break;
+      }
+      case CELL_ECL_FORWARD:
+      case CELL_ECL_BACKWARD: {
+        const dist = Math.sqrt(s.x * s.x + s.y * s.y + s.z * s.z);
+        const front = this.cellKind === CELL_ECL_FORWARD ? ECL_FORWARD_FRONT_PLANE : ECL_BACKWARD_FRONT_PLANE;
+        const rear = front + (ECL_CRYSTAL_DEPTH * s.z) / dist;
+        if ((d = this.planeDistance(0, 0, 1, front, best)) < best) best = d;
+        if ((d = this.planeDistance(0, 0, 1, rear, best)) < best) best = d;
+        break;
+      }
+      case CELL_COIL: {
+        const k = this.cellIndex;
+        if ((d = this.cylinderDistance(COIL_BOUNDS_ARRAY[k]!, best)) < best) best = d;
+        if ((d = this.cylinderDistance(COIL_BOUNDS_ARRAY[k + 1]!, best)) < best) best = d;
+        if ((d = this.planeDistance(0, 0, 1, DETECTOR_Z_OFFSET + COIL_HALF_LENGTH, best)) < best) best = d;
+        if ((d = this.planeDistance(0, 0, 1, DETECTOR_Z_OFFSET - COIL_HALF_LENGTH, best)) < best) best = d;
+        break;
+      }
+      case CELL_BARREL_KLM: {
+        const sector = this.cellSector;
+        const bounds = BARREL_BOUNDS[sector - 1]!;
+        const c = sectorCos(sector), sn = sectorSin(sector);
+        const k = this.cellIndex;
+        if ((d = this.planeDistance(c, sn, 0, bounds[k]!, best)) < best) best = d;
+        if ((d = this.planeDistance(c, sn, 0, bounds[k + 1]!, best)) < best) best = d;
+        // sector edges at φ_s ± 22.5°: planes through the axis with normals along ∓φ̂ there
+        const e1 = (sector - 1) * (Math.PI / 4) + Math.PI / 8;
+        const e2 = (sector - 1) * (Math.PI / 4) - Math.PI / 8;
+        if ((d = this.planeDistance(-Math.sin(e1), Math.cos(e1), 0, 0, best)) < best) best = d;
+        if ((d = this.planeDistance(-Math.sin(e2), Math.cos(e2), 0, 0, best)) < best) best = d;
+        if ((d = this.planeDistance(0, 0, 1, DETECTOR_Z_OFFSET + BKLM_HALF_LENGTH, best)) < best) best = d;
+        if ((d = this.planeDistance(0, 0, 1, DETECTOR_Z_OFFSET - BKLM_HALF_LENGTH, best)) < best) best = d;
+        break;
+      }
+      case CELL_ENDCAP_KLM: {
+        const k = this.cellIndex;
+        const sign = s.z > DETECTOR_Z_OFFSET ? 1 : -1;
+        if ((d = this.planeDistance(0, 0, 1, DETECTOR_Z_OFFSET + sign * ENDCAP_BOUNDS[k]!, best)) < best) best = d;
+        if ((d = this.planeDistance(0, 0, 1, DETECTOR_Z_OFFSET + sign * ENDCAP_BOUNDS[k + 1]!, best)) < best) best = d;
+        if ((d = this.cylinderDistance(EKLM_SECTION_INNER_RADIUS, best)) < best) best = d;
+        if ((d = this.cylinderDistance(EKLM_SECTION_OUTER_RADIUS, best)) < best) best = d;
+        break;
+      }
+      case CELL_AIR: {
+        if ((d = this.cylinderDistance(BEAMLINE_RADIUS, best)) < best) best = d;
+        if ((d = this.cylinderDistance(ECL_FRONT_RADIUS, best)) < best) best = d;
+        if ((d = this.cylinderDistance(EKLM_SECTION_INNER_RADIUS, best)) < best) best = d;
+        if ((d = this.cylinderDistance(COIL_INNER_RADIUS, best)) < best) best = d;
+        if ((d = this.cylinderDistance(SOLENOID_FIELD_RADIUS, best)) < best) best = d;
+        if ((d = this.cylinderDistance(COIL_OUTER_RADIUS, best)) < best) best = d;
+        if ((d = this.planeDistance(0, 0, 1, ECL_FORWARD_FRONT_PLANE, best)) < best) best = d;
+        if ((d = this.planeDistance(0, 0, 1, ECL_BACKWARD_FRONT_PLANE, best)) < best) best = d;
+        if ((d = this.planeDistance(0, 0, 1, DETECTOR_Z_OFFSET + COIL_HALF_LENGTH, best)) < best) best = d;
+        if ((d = this.planeDistance(0, 0, 1, DETECTOR_Z_OFFSET - COIL_HALF_LENGTH, best)) < best) best = d;
+        if ((d = this.planeDistance(0, 0, 1, DETECTOR_Z_OFFSET + SOLENOID_FIELD_HALF_LENGTH, best)) < best) best = d;
+        if ((d = this.planeDistance(0, 0, 1, DETECTOR_Z_OFFSET - SOLENOID_FIELD_HALF_LENGTH, best)) < best) best = d;
+        // the barrel KLM inner face of this sector and its neighbours
+        const sector = barrelSectorOf(s.x, s.y);
+        for (let ds = -1; ds <= 1; ds++) {
+          const sec = ((sector - 1 + ds + BKLM_SECTORS) % BKLM_SECTORS) + 1;
+          if ((d = this.planeDistance(sectorCos(sec), sectorSin(sec), 0, BKLM_INNER_RADIUS, best)) < best) best = d;
+        }
+        break;
+      }
+      default:
+        break;
+    }
+    return best < limit ? best : Infinity;
+  }
+
+  // ───────── material effects ─────────
+
+  /**
+   * Energy loss and scattering over `length` cm of material `id` at the current state (after the helix
+   * move). `thin`: a thin layer crossed at a point (scattering without displacement). Returns false when
+   * the particle ranged out.
+   */
+  private applyMaterial(id: MaterialId, length: number, thin: boolean, observer: PropagationObserver, mx: number, my: number, mz: number, pIn: number): boolean {
+    const s = this.state;
+    const m = MATERIAL_CONSTANTS[id]!;
+    const mass = s.mass;
+    const table = this.tableFor(id);
+    const eIn = Math.sqrt(pIn * pIn + mass * mass);
+    const tIn = eIn - mass;
+    const tMeanOut = table.kineticAfter(tIn, length);
+    const meanLoss = tIn - tMeanOut;
+    const betaIn = pIn / eIn;
+    const kin = this.kinematics;
+    kin.beta = betaIn;
+    kin.betaGamma = pIn / mass;
+    kin.mass = mass;
+    let loss = meanLoss;
+    if (this.rng) loss = sampleEnergyLoss(m, length, meanLoss, tIn, kin, this.rng);
+    const tOut = tIn - loss;
+    observer.energyLoss(id, this.cellKind, mx, my, mz, loss, length);
+    const pNow = Math.sqrt(s.px * s.px + s.py * s.py + s.pz * s.pz);
+    if (tOut <= TRANSPORT_MIN_KINETIC_ENERGY) {
+      const f = 1e-9 / pNow;
+      s.px *= f; s.py *= f; s.pz *= f;
+      return false;
+    }
+    const pOut = Math.sqrt(tOut * (tOut + 2 * mass));
+    const tx = s.px / pNow, ty = s.py / pNow, tz = s.pz / pNow;
+    // scattering angle at the mean momentum of the step
+    const pMean = 0.5 * (pIn + pOut);
+    const theta0 = highlandAngle(m, length, pMean, pMean / Math.sqrt(pMean * pMean + mass * mass));
+    const cov = s.covariance;
+    if (cov) {
+      // energy-loss Jacobian of the momentum block: p_out = g(P_in)·p, g = P_out/P_in, mean loss
+      const pMeanOut = Math.sqrt(tMeanOut * (tMeanOut + 2 * mass));
+      const g = pMeanOut / pIn;
+      const betaOut = pMeanOut / Math.sqrt(pMeanOut * pMeanOut + mass * mass);
+      const dPout = tMeanOut > 0 ? (betaIn / betaOut) * (table.stoppingPowerAt(tMeanOut) / table.stoppingPowerAt(tIn)) : 0;
+      const dg = dPout / pIn - pMeanOut / (pIn * pIn);
+      this.scaleMomentumCovariance(g, dg, tx, ty, tz, pNow);
+      const variance = energyLossVariance(m, length, kin);
+      const sigmaP = Math.sqrt(variance) / betaOut;
+      this.addNoise(thin ? 0 : length, theta0, pOut, sigmaP, tx, ty, tz);
+    }
+    let ux = tx, uy = ty, uz = tz;
+    if (this.rng && theta0 > 0) {
+      // PDG (y, θ) recipe in two transverse planes e1, e2
+      let e1x = -ty, e1y = tx, e1z = 0;
+      let n1 = Math.sqrt(e1x * e1x + e1y * e1y);
+      if (n1 < 1e-9) {
+        e1x = 1; e1y = 0; n1 = 1;
+      }
+      e1x /= n1; e1y /= n1;
+      const e2x = ty * e1z - tz * e1y, e2y = tz * e1x - tx * e1z, e2z = tx * e1y - ty * e1x;
+      const rng = this.rng;
+      const z1 = rng.gauss(), z2 = rng.gauss(), z3 = rng.gauss(), z4 = rng.gauss();
+      const th1 = z2 * theta0, th2 = z4 * theta0;
+      if (!thin) {
+        const y1 = length * theta0 * (z1 / Math.sqrt(12) + z2 / 2);
+        const y2 = length * theta0 * (z3 / Math.sqrt(12) + z4 / 2);
+        s.x += y1 * e1x + y2 * e2x;
+        s.y += y1 * e1y + y2 * e2y;
+        s.z += y1 * e1z + y2 * e2z;
+      }
+      const t1 = Math.tan(Math.min(Math.abs(th1), 1.5)) * Math.sign(th1);
+      const t2 = Math.tan(Math.min(Math.abs(th2), 1.5)) * Math.sign(th2);
+      ux = tx + t1 * e1x + t2 * e2x;
+      uy = ty + t1 * e1y + t2 * e2y;
+      uz = tz + t1 * e1z + t2 * e2z;
+      const nu = Math.sqrt(ux * ux + uy * uy + uz * uz);
+      ux /= nu; uy /= nu; uz /= nu;
+    }
+    s.px = pOut * ux; s.py = pOut * uy; s.pz = pOut * uz;
+    return true;
+  }
+
+  /** C ← J C Jᵀ for the momentum rescaling p → g(P)·p (position rows unchanged). */
+  private scaleMomentumCovariance(g: number, dg: number, tx: number, ty: number, tz: number, P: number): void {
+    const J = this.jac;
+    J.fill(0);
+    J[0] = 1; J[7] = 1; J[14] = 1;
+    const u = [tx * P, ty * P, tz * P];
+    const t = [tx, ty, tz];
+    for (let i = 0; i < 3; i++) for (let j = 0; j < 3; j++) J[(3 + i) * 6 + 3 + j] = (i === j ? g : 0) + u[i]! * dg * t[j]!;
+    this.transformCovariance();
+  }
+
+  /** cov ← J cov Jᵀ with the matrix in jac. */
+  private transformCovariance(): void {
+    const C = this.state.covariance!;
+    const J = this.jac;
+    const T = this.tmp;
+    for (let i = 0; i < 6; i++) {
+      for (let j = 0; j < 6; j++) {
+        let acc = 0;
+        for (let k = 0; k < 6; k++) acc += J[i * 6 + k]! * C[k * 6 + j]!;
+        T[i * 6 + j] = acc;
+      }
+    }
+    for (let i = 0; i < 6; i++) {
+      for (let j = i; j < 6; j++) {
+        let acc = 0;
+        for (let k = 0; k < 6; k++) acc += T[i * 6 + k]! * J[j * 6 + k]!;
+        C[i * 6 + j] = acc;
+        C[j * 6 + i] = acc;
+      }
+    }
+  }
+
+  /** Multiple-scattering and straggling noise at the end of a step of `length` (0 for a thin layer). */
+  private addNoise(length: number, theta0: number, P: number, sigmaP: number, tx: number, ty: number, tz: number): void {
+    const C = this.state.covariance!;
+    const t2 = theta0 * theta0;
+    const axx = (length * length * t2) / 3;
+    const axp = (length * P * t2) / 2;
+    const app = P * P * t2;
+    const sp2 = sigmaP * sigmaP;
+    const t = [tx, ty, tz];
+    for (let i = 0; i < 3; i++) {
+      for (let j = 0; j < 3; j++) {
+        const proj = (i === j ? 1 : 0) - t[i]! * t[j]!;
+        C[i * 6 + j] += axx * proj;
+        C[i * 6 + 3 + j] += axp * proj;
+        C[(3 + i) * 6 + j] += axp * proj;
+        C[(3 + i) * 6 + 3 + j] += app * proj + sp2 * t[i]! * t[j]!;
+      }
+    }
+  }
+
+  // ───────── stepping ─────────
+
+  /**
+   * Moves the particle until it leaves the world, ranges out, reaches a discrete process, exceeds the
+   * path limit, is lost in the beam line or the observer asks to stop.
+   */
+  run(observer: PropagationObserver): StopReason {
+    const s = this.state;
+    for (;;) {
+      if (this.cellKind === CELL_OUTSIDE) {
+        const r = Math.sqrt(s.x * s.x + s.y * s.y);
+        return r < BEAMLINE_RADIUS ? STOP_BEAMLINE : STOP_LEFT_WORLD;
+      }
+      if (s.path >= TRANSPORT_MAX_PATH) return STOP_MAX_PATH;
+      this.prepareHelix();
+      const pIn = this.hP;
+      const mass = s.mass;
+      const material = this.cellMaterial;
+      // physics limit first (energy loss per step, CsI deposit granularity, vacuum step), then geometry
+      let limit = VACUUM_MAX_STEP;
+      if (material !== MATERIAL_VACUUM) {
+        const table = this.tableFor(material);
+        const tIn = Math.sqrt(pIn * pIn + mass * mass) - mass;
+        const rangeIn = table.range(tIn);
+        const residual = rangeIn - table.range(TRANSPORT_MIN_KINETIC_ENERGY);
+        if (residual < 3) limit = residual + 1e-3;
+        else {
+          const pTarget = pIn * (1 - STEP_MAX_MOMENTUM_LOSS);
+          limit = rangeIn - table.range(Math.sqrt(pTarget * pTarget + mass * mass) - mass);
+        }
+        if (material === MATERIAL_CSI && limit > ECL_MAX_STEP) limit = ECL_MAX_STEP;
+      }
+      let limitedBy = 1; // 0 geometry, 1 physics (energy/step limit), 2 discrete process
+      if (this.processes) {
+        const sProc = this.processes.distanceToProcess(material, pIn, mass);
+        if (sProc < limit) {
+          limit = Math.max(sProc, 0);
+          limitedBy = 2;
+        }
+      }
+      if (s.path + limit > TRANSPORT_MAX_PATH) {
+        limit = Math.max(TRANSPORT_MAX_PATH - s.path, 0);
+        limitedBy = 1;
+      }
+      let step = this.boundaryDistance(limit);
+      if (step < limit) limitedBy = 0;
+      else step = limit;
+      // move on the helix
+      const x0 = s.x, y0 = s.y, z0 = s.z;
+      this.helixAt(step);
+      if (s.covariance) {
+        this.helixJacobian(step);
+        this.transformCovariance();
+      }
+      const o = this.nx;
+      s.x = o[0]!; s.y = o[1]!; s.z = o[2]!;
+      s.px = o[3]!; s.py = o[4]!; s.pz = o[5]!;
+      s.path += step;
+      let alive = true;
+      let pOut = pIn;
+      if (material !== MATERIAL_VACUUM && step > 0) {
+        alive = this.applyMaterial(material, step, false, observer, 0.5 * (x0 + s.x), 0.5 * (y0 + s.y), 0.5 * (z0 + s.z), pIn);
+        pOut = Math.sqrt(s.px * s.px + s.py * s.py + s.pz * s.pz);
+      }
+      const pMean = 0.5 * (pIn + pOut);
+      s.time += step / ((pMean / Math.sqrt(pMean * pMean + mass * mass)) * SPEED_OF_LIGHT);
+      if (this.processes && step > 0) this.processes.consume(material, step, pMean, mass);
+      if (!alive) return STOP_RANGED_OUT;
+      if (limitedBy === 2) {
+        this.locate();
+        return STOP_PROCESS;
+      }
+      if (limitedBy === 0) {
+        // on a boundary: nudge across and find the new cell
+        const p = Math.sqrt(s.px * s.px + s.py * s.py + s.pz * s.pz);
+        s.x += (NUDGE * s.px) / p; s.y += (NUDGE * s.py) / p; s.z += (NUDGE * s.pz) / p;
+      }
+      const oldKind = this.cellKind;
+      const oldIndex = this.cellIndex;
+      this.locate();
+      if (this.cellKind !== oldKind || this.cellIndex !== oldIndex) {
+        const stop = this.crossBoundary(oldKind, oldIndex, observer);
+        if (stop !== -1) return stop as StopReason;
+      }
+    }
+  }
+
+  /** Thin layers and crossing records at a cell change. Returns a stop reason or −1. */
+  private crossBoundary(oldKind: number, oldIndex: number, observer: PropagationObserver): number {
+    const s = this.state;
+    const kind = this.cellKind;
+    if (kind !== oldKind) observer.cellEntered(kind, s);
+    if (kind === CELL_TRACKER && oldKind === CELL_TRACKER) {
+      // a thin shell at the boundary between the two cells
+      const shell = Math.max(oldIndex, this.cellIndex) - 1;
+      if (shell >= 0 && shell < TRACKER_SHELL_MATERIAL.length) {
+        const r = Math.sqrt(s.x * s.x + s.y * s.y);
+        const p = s.p;
+        const cosIncidence = Math.abs((s.x * s.px + s.y * s.py) / (r * p));
+        const length = TRACKER_SHELL_THICKNESS[shell]! / Math.max(cosIncidence, 0.1);
+        return this.thinLayer(TRACKER_SHELL_MATERIAL[shell]!, length, observer);
+      }
+      return -1;
+    }
+    const enteringEcl = kind >= CELL_ECL_BARREL && kind <= CELL_ECL_BACKWARD;
+    const leavingEcl = oldKind >= CELL_ECL_BARREL && oldKind <= CELL_ECL_BACKWARD;
+    if (enteringEcl !== leavingEcl) {
+      const eclKind = enteringEcl ? kind : oldKind;
+      const p = s.p;
+      let cosIncidence: number;
+      if (eclKind === CELL_ECL_BARREL) {
+        const r = Math.sqrt(s.x * s.x + s.y * s.y);
+        cosIncidence = Math.abs((s.x * s.px + s.y * s.py) / (r * p));
+      } else cosIncidence = Math.abs(s.pz / p);
+      const thickness = enteringEcl ? ECL_CONTAINER_FRONT_THICKNESS : ECL_CONTAINER_REAR_THICKNESS;
+      const stop = this.thinLayer(MATERIAL_ALUMINIUM, thickness / Math.max(cosIncidence, 0.1), observer);
+      if (stop !== -1) return stop;
+    }
+    if (kind === CELL_BARREL_KLM && oldKind === CELL_BARREL_KLM) {
+      // the middle plane of layer n separates cells 3(n−1) and 3(n−1)+1
+      const lo = Math.min(oldIndex, this.cellIndex);
+      const hi = Math.max(oldIndex, this.cellIndex);
+      if (hi === lo + 1 && lo % 3 === 0) {
+        const layer = lo / 3 + 1;
+        const stop = this.layerPlane("barrel", this.cellSector, layer, observer);
+        if (stop !== -1) return stop;
+      }
+      return -1;
+    }
+    if (kind === CELL_ENDCAP_KLM && oldKind === CELL_ENDCAP_KLM) {
+      const lo = Math.min(oldIndex, this.cellIndex);
+      const hi = Math.max(oldIndex, this.cellIndex);
+      if (hi === lo + 1 && lo >= 1 && (lo - 1) % 3 === 0) {
+        const layer = (lo - 1) / 3 + 1;
+        const forward = s.z > DETECTOR_Z_OFFSET;
+        if (layer <= (forward ? EKLM_FORWARD_LAYERS : EKLM_BACKWARD_LAYERS)) {
+          const stop = this.layerPlane(forward ? "forward" : "backward", this.cellSector, layer, observer);
+          if (stop !== -1) return stop;
+        }
+      }
+    }
+    return -1;
+  }
+
+  /** A KLM layer middle plane: its thin detector material, then the crossing record. */
+  private layerPlane(section: KlmSection, sector: number, layer: number, observer: PropagationObserver): number {
+    const s = this.state;
+    const p = s.p;
+    let cosIncidence: number;
+    if (section === "barrel") cosIncidence = Math.abs((s.px * sectorCos(sector) + s.py * sectorSin(sector)) / p);
+    else cosIncidence = Math.abs(s.pz / p);
+    if (observer.layerCrossing(section, sector, layer, s)) return STOP_BY_OBSERVER;
+    return this.thinLayer(MATERIAL_ALUMINIUM, KLM_GAP_MATERIAL_THICKNESS / Math.max(cosIncidence, 0.1), observer);
+  }
+
+  /** A thin layer of `length` cm (already divided by the incidence cosine) at the current point. */
+  private thinLayer(id: MaterialId, length: number, observer: PropagationObserver): number {
+    const s = this.state;
+    const pIn = s.p;
+    if (this.processes) {
+      const sProc = this.processes.distanceToProcess(id, pIn, s.mass);
+      this.processes.consume(id, Math.min(length, sProc), pIn, s.mass);
+      if (sProc < length) return STOP_PROCESS;
+    }
+    const alive = this.applyMaterial(id, length, true, observer, s.x, s.y, s.z, pIn);
+    if (!alive) return STOP_RANGED_OUT;
+    return -1;
+  }
+}
+
+// ───────────── muon-hypothesis extrapolation ─────────────
+
+/** The extrapolated muon at the middle plane of a crossed KLM layer. */
+export interface LayerIntersection {
+  section: KlmSection;
+  sector: number;
+  layer: number;
+  x: number; y: number; z: number;
+  px: number; py: number; pz: number;
+  /** 6×6 row-major covariance of (x, y, z, px, py, pz) */
+  covariance: Float64Array;
+  /** path length from the start, cm */
+  pathLength: number;
+  /** time of flight from the start, ns */
+  time: number;
+}
+
+export interface Extrapolation {
+  /** every middle-plane crossing in path order (outward and inward) */
+  intersections: LayerIntersection[];
+  /** state at the first entry into the ECL CsI (null if never) */
+  eclEntry: { x: number; y: number; z: number; px: number; py: number; pz: number; covariance: Float64Array } | null;
+  stopReason: StopReason;
+}
+
+/** Expands the 21-number upper triangle (row-major) of a symmetric 6×6 matrix. */
+export function covarianceFromUpperTriangle(upper: ArrayLike<number>): Float64Array {
+  if (upper.length !== 21) throw new InputError(`covariance: expected 21 upper-triangle numbers, got ${upper.length}`);
+  const c = new Float64Array(36);
+  let k = 0;
+  for (let i = 0; i < 6; i++) {
+    for (let j = i; j < 6; j++) {
+      const v = upper[k++]!;
+      if (!Number.isFinite(v)) throw new InputError(`covariance element (${i}, ${j}) = ${v} is not finite`);
+      c[i * 6 + j] = v;
+      c[j * 6 + i] = v;
+    }
+  }
+  return c;
+}
+
+/**
+ * Muon-hypothesis extrapolation of a track from its state at the IP through the detector (klm.md §2.2:
+ * muon mass, mean energy loss, covariance with multiple scattering and straggling, stop below 2 MeV
+ * kinetic energy or outside the KLM). `onCrossing` may update the state in place (Kalman filter) and
+ * return true to stop; without it every crossing is recorded.
+ */
+export function extrapolateMuon(
+  track: TrackAtIp,
+  options: { fieldScale?: number; mass: number; onCrossing?: (section: KlmSection, sector: number, layer: number, state: TrackState) => boolean },
+): Extrapolation {
+  const propagator = new Propagator();
+  const covariance = covarianceFromUpperTriangle(track.covariance);
+  propagator.start({ ...track, mass: options.mass }, { fieldScale: options.fieldScale ?? 1, covariance });
+  const intersections: LayerIntersection[] = [];
+  let eclEntry: Extrapolation["eclEntry"] = null;
+  const observer: PropagationObserver = {
+    energyLoss() {},
+    cellEntered(cell, state) {
+      if (eclEntry === null && cell >= CELL_ECL_BARREL && cell <= CELL_ECL_BACKWARD) {
+        eclEntry = { x: state.x, y: state.y, z: state.z, px: state.px, py: state.py, pz: state.pz, covariance: Float64Array.from(state.covariance!) };
+      }
+    },
+    layerCrossing(section, sector, layer, state) {
+      intersections.push({
+        section, sector, layer,
+        x: state.x, y: state.y, z: state.z, px: state.px, py: state.py, pz: state.pz,
+        covariance: Float64Array.from(state.covariance!),
+        pathLength: state.path, time: state.time,
+      });
+      return options.onCrossing ? options.onCrossing(section, sector, layer, state) : false;
+    },
+  };
+  const stopReason = propagator.run(observer);
+  return { intersections, eclEntry, stopReason };
+}
