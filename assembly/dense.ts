@@ -18,12 +18,12 @@
 // with a separate multiply and add (no fused multiply-add, no relaxed SIMD). Two-level summation
 // keeps partial sums small: on the public KLM DNN (121 → 242 → …) it cut the largest error of the
 // muon probability against a float64 forward pass from 1.4e-6 to 0.7e-6 over 4000 realistic rows
-// (and the rows above 5e-7 from 63 to 6), for ~5 % more work (one load/add/store of the running
-// totals per chunk).
+// (and the rows above 5e-7 from 63 to 6); chunks of 32 or 64 were less accurate (and not faster).
 //
 // Register blocking (toolchain.md "Kernel facts"): 2 rows × 16 outputs = 8 f32x4 accumulators
-// + 4 weight vectors fit the 16 xmm registers V8 allocates; the remainders are 2 rows × 4 outputs,
-// 1 row × 16 and 1 row × 4. The running totals live in y between chunks.
+// + 4 weight vectors fit the 16 xmm registers V8 allocates, so that block keeps its running totals
+// in y between chunks; the remainders (2 rows × 4 outputs, 1 row × 16, 1 row × 4) keep them in
+// registers.
 import { activate1, activate4 } from "./activation";
 
 /** Inputs summed per partial sum (see the summation order above). */
@@ -93,8 +93,8 @@ export function dense(
       }
     }
     for (; j < noutPadded; j += 4) {
-      const bj = bias + (<usize>j << 2);
-      const o0 = y0 + (<usize>j << 2), o1 = y1 + (<usize>j << 2);
+      let t0 = v128.load(bias + (<usize>j << 2));
+      let t1 = t0;
       for (let k0 = 0; k0 < nin; k0 += DOT_CHUNK) {
         const kEnd = min(k0 + DOT_CHUNK, nin);
         let a0 = zero, a1 = zero;
@@ -105,19 +105,21 @@ export function dense(
           a1 = f32x4.add(a1, f32x4.mul(f32x4.splat(load<f32>(x1 + (<usize>k << 2))), w0));
           w += ws;
         }
-        const first = k0 == 0, last = kEnd == nin;
-        accumulate(o0, bj, a0, first, last, activation, va);
-        accumulate(o1, bj, a1, first, last, activation, va);
+        t0 = f32x4.add(t0, a0);
+        t1 = f32x4.add(t1, a1);
       }
+      v128.store(y0 + (<usize>j << 2), activate4(t0, activation, va));
+      v128.store(y1 + (<usize>j << 2), activate4(t1, activation, va));
     }
   }
   if (r < rows) {
+    // One row left: 4 partial sums + 4 running totals + 4 weight vectors fit in registers.
     const x0 = x + <usize>r * xs;
     const y0 = y + <usize>r * ys;
     let j = 0;
     for (; j + 16 <= noutPadded; j += 16) {
       const bj = bias + (<usize>j << 2);
-      const o0 = y0 + (<usize>j << 2);
+      let t0 = v128.load(bj, 0), t1 = v128.load(bj, 16), t2 = v128.load(bj, 32), t3 = v128.load(bj, 48);
       for (let k0 = 0; k0 < nin; k0 += DOT_CHUNK) {
         const kEnd = min(k0 + DOT_CHUNK, nin);
         let a0 = zero, a1 = zero, a2 = zero, a3 = zero;
@@ -130,16 +132,19 @@ export function dense(
           a3 = f32x4.add(a3, f32x4.mul(s, v128.load(w, 48)));
           w += ws;
         }
-        const first = k0 == 0, last = kEnd == nin;
-        accumulate(o0, bj, a0, first, last, activation, va);
-        accumulate(o0 + 16, bj + 16, a1, first, last, activation, va);
-        accumulate(o0 + 32, bj + 32, a2, first, last, activation, va);
-        accumulate(o0 + 48, bj + 48, a3, first, last, activation, va);
+        t0 = f32x4.add(t0, a0);
+        t1 = f32x4.add(t1, a1);
+        t2 = f32x4.add(t2, a2);
+        t3 = f32x4.add(t3, a3);
       }
+      const o0 = y0 + (<usize>j << 2);
+      v128.store(o0, activate4(t0, activation, va), 0);
+      v128.store(o0, activate4(t1, activation, va), 16);
+      v128.store(o0, activate4(t2, activation, va), 32);
+      v128.store(o0, activate4(t3, activation, va), 48);
     }
     for (; j < noutPadded; j += 4) {
-      const bj = bias + (<usize>j << 2);
-      const o0 = y0 + (<usize>j << 2);
+      let t0 = v128.load(bias + (<usize>j << 2));
       for (let k0 = 0; k0 < nin; k0 += DOT_CHUNK) {
         const kEnd = min(k0 + DOT_CHUNK, nin);
         let a0 = zero;
@@ -148,8 +153,9 @@ export function dense(
           a0 = f32x4.add(a0, f32x4.mul(f32x4.splat(load<f32>(x0 + (<usize>k << 2))), v128.load(w)));
           w += ws;
         }
-        accumulate(o0, bj, a0, k0 == 0, kEnd == nin, activation, va);
+        t0 = f32x4.add(t0, a0);
       }
+      v128.store(y0 + (<usize>j << 2), activate4(t0, activation, va));
     }
   }
 }
@@ -171,16 +177,44 @@ export function denseScalar(
   for (let r = 0; r < rows; r++) {
     const xr = x + ((<usize>r * <usize>xStride) << 2);
     const yr = y + ((<usize>r * <usize>yStride) << 2);
-    for (let j = 0; j < noutPadded; j++) {
-      let t = load<f32>(bias + (<usize>j << 2));
-      const wj = wt + (<usize>j << 2);
-      for (let k0 = 0; k0 < nin; k0 += DOT_CHUNK) {
-        const kEnd = min(k0 + DOT_CHUNK, nin);
-        let p: f32 = 0;
-        for (let k = k0; k < kEnd; k++) p += load<f32>(xr + (<usize>k << 2)) * load<f32>(wj + <usize>k * ws);
-        t += p;
+    if (nin <= 0) {
+      for (let j = 0; j < noutPadded; j++) store<f32>(yr + (<usize>j << 2), activate1(load<f32>(bias + (<usize>j << 2)), activation, alpha));
+      continue;
+    }
+    // Chunk-major like the SIMD kernel, so the DOT_CHUNK rows of Wt a chunk reads stay in L1; four
+    // outputs at a time in four scalar accumulators (independent add chains, each output still
+    // summed in ascending k); the running totals live in y.
+    for (let k0 = 0; k0 < nin; k0 += DOT_CHUNK) {
+      const kEnd = min(k0 + DOT_CHUNK, nin);
+      const first = k0 == 0, last = kEnd == nin;
+      for (let j = 0; j < noutPadded; j += 4) {
+        const wj = wt + (<usize>j << 2);
+        let p0: f32 = 0, p1: f32 = 0, p2: f32 = 0, p3: f32 = 0;
+        for (let k = k0; k < kEnd; k++) {
+          const s = load<f32>(xr + (<usize>k << 2));
+          const w = wj + <usize>k * ws;
+          p0 += s * load<f32>(w, 0);
+          p1 += s * load<f32>(w, 4);
+          p2 += s * load<f32>(w, 8);
+          p3 += s * load<f32>(w, 12);
+        }
+        const o = yr + (<usize>j << 2);
+        const b = bias + (<usize>j << 2);
+        let t0 = (first ? load<f32>(b, 0) : load<f32>(o, 0)) + p0;
+        let t1 = (first ? load<f32>(b, 4) : load<f32>(o, 4)) + p1;
+        let t2 = (first ? load<f32>(b, 8) : load<f32>(o, 8)) + p2;
+        let t3 = (first ? load<f32>(b, 12) : load<f32>(o, 12)) + p3;
+        if (last) {
+          t0 = activate1(t0, activation, alpha);
+          t1 = activate1(t1, activation, alpha);
+          t2 = activate1(t2, activation, alpha);
+          t3 = activate1(t3, activation, alpha);
+        }
+        store<f32>(o, t0, 0);
+        store<f32>(o, t1, 4);
+        store<f32>(o, t2, 8);
+        store<f32>(o, t3, 12);
       }
-      store<f32>(yr + (<usize>j << 2), activate1(t, activation, alpha));
     }
   }
 }

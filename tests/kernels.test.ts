@@ -140,7 +140,7 @@ describe("dense", () => {
         }
       }
     }
-    console.log(`dense: ${cases} cases, ${worst.outputs} outputs, ${worst.needFloor} beyond 1e-6 relative (near-zero outputs), worst |Δ|/tolerance ${worst.ofTolerance.toFixed(3)}`);
+    console.log(`dense: ${cases} cases, ${worst.outputs} outputs, ${worst.needFloor} beyond 1e-6 relative (within the floor), worst |Δ|/tolerance ${worst.ofTolerance.toFixed(3)}`);
     expect(cases).toBe(shapes.length * BATCHES.length * activations.length);
   });
 
@@ -224,7 +224,7 @@ describe("conv3x3", () => {
         }
       }
     }
-    console.log(`conv3x3: ${cases} cases, ${worst.outputs} outputs, ${worst.needFloor} beyond 1e-6 relative (near-zero outputs), worst |Δ|/tolerance ${worst.ofTolerance.toFixed(3)}`);
+    console.log(`conv3x3: ${cases} cases, ${worst.outputs} outputs, ${worst.needFloor} beyond 1e-6 relative (within the floor), worst |Δ|/tolerance ${worst.ofTolerance.toFixed(3)}`);
     expect(cases).toBe(shapes.length * BATCHES.length * 2);
   });
 });
