@@ -18,6 +18,8 @@ import {
   thetaPhiFromCellId,
 } from "../src/geometry/ecl.js";
 import { eclNeighbourhood, eclNeighboursN } from "../src/geometry/eclNeighbours.js";
+import { CELL_ECL_BACKWARD, CELL_ECL_BARREL, CELL_ECL_FORWARD, cellAt } from "../src/geometry/propagation.js";
+import { Random } from "../src/sim/random.js";
 import {
   ECL_WINDOW_CENTRE_INDEX,
   basf2LegacyIndexOfPixel,
@@ -174,6 +176,22 @@ describe("ECL crystal positions (ecl.md §2.4–2.5, physics.md §1.2)", () => {
     expect(crystalTowards(...point(90, 50))).toBe(cellIdFromThetaPhi(41, 0));
     expect(crystalTowards(...point(90, 500))).toBe(cellIdFromThetaPhi(41, 0));
     expect(() => crystalAt(NaN, 0, 0)).toThrow(InputError);
+  });
+
+  it("the crystals fill exactly the CsI volume the transport's stepper uses (1e5 random points)", () => {
+    const rng = new Random(2024);
+    const ecl = new Set([CELL_ECL_BARREL, CELL_ECL_FORWARD, CELL_ECL_BACKWARD]);
+    let inside = 0;
+    const disagreements: string[] = [];
+    for (let i = 0; i < 100_000; i++) {
+      const x = rng.range(-240, 240), y = rng.range(-240, 240), z = rng.range(-160, 260);
+      const inCsI = ecl.has(cellAt(x, y, z));
+      const crystal = crystalAt(x, y, z);
+      if (inCsI !== (crystal !== null)) disagreements.push(`(${x.toFixed(2)}, ${y.toFixed(2)}, ${z.toFixed(2)})`);
+      if (crystal !== null) inside++;
+    }
+    expect(disagreements.slice(0, 5)).toEqual([]);
+    expect(inside).toBeGreaterThan(1000);
   });
 
   it("crystal axis angles: crystalTheta/crystalPhi point at the centre", () => {
