@@ -1,5 +1,6 @@
 import { Command, CommanderError } from "commander";
 import { MuidError } from "../errors.js";
+import { registerExport } from "./export.js";
 import { registerImport } from "./import.js";
 import { registerPredict } from "./predict.js";
 
@@ -14,6 +15,7 @@ program
   .showHelpAfterError()
   .exitOverride();
 registerImport(program);
+registerExport(program);
 registerPredict(program);
 
 try {
