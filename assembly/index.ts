@@ -12,3 +12,4 @@ export { forward, planRecordWords } from "./forward";
 export function heapBase(): usize {
   return __heap_base;
 }
+export * from "./klmAssociation";
