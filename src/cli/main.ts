@@ -3,6 +3,7 @@ import { MuidError } from "../errors.js";
 import { registerExport } from "./export.js";
 import { registerImport } from "./import.js";
 import { registerPredict } from "./predict.js";
+import { registerSimulate } from "./simulate.js";
 
 /** Exit codes: 0 ok, 1 unexpected failure, 2 bad usage or option, 3 bad input or file, 4 IO. */
 const EXIT = { ok: 0, internal: 1, usage: 2, input: 3, io: 4 } as const;
@@ -17,6 +18,7 @@ program
 registerImport(program);
 registerExport(program);
 registerPredict(program);
+registerSimulate(program);
 
 try {
   await program.parseAsync(process.argv);
