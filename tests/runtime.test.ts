@@ -7,6 +7,8 @@ import { MODEL_FORMAT, MODEL_FORMAT_VERSION, type LayerSpec, type ModelBundle, t
 import { InputError, ModelError, OptionError } from "../src/errors.js";
 import { Random } from "../src/sim/random.js";
 import { buildTfjsReference, type TfjsReference } from "./reference/tfjsForward.js";
+import { klmInputs } from "./fixtures/klmInputs.js";
+import { eclInputs } from "./fixtures/eclCnn.js";
 
 const repoRoot = resolve(fileURLToPath(new URL("..", import.meta.url)));
 const klmJsonPath = resolve(repoRoot, "../shared/reference/basf2/klm_dnn_v4.5.json");
@@ -80,34 +82,6 @@ function klmBundle(json: KlmJson): ModelBundle {
   return { card, tensors };
 }
 
-/**
- * Realistic KLM DNN inputs (klm.md §1.3, §1.7): features drawn around the BatchNorm running
- * statistics, with layers beyond the last reached one absent (width, step, chi2 = −1, hasext 0/1),
- * plus all-zero rows, all-layers-missing rows and rows with huge (±1e6) values.
- */
-function klmInputs(mean: Float32Array, variance: Float32Array, rows: number, rng: Random): Float32Array {
-  const x = new Float32Array(rows * 121);
-  for (let r = 0; r < rows; r++) {
-    const row = x.subarray(r * 121, (r + 1) * 121);
-    const kind = r % 10;
-    if (kind === 7) continue; // all zero
-    for (let i = 0; i < 121; i++) row[i] = mean[i] + Math.sqrt(variance[i]) * rng.gauss();
-    if (kind === 8) {
-      for (let slot = 0; slot < 29; slot++) row.set([-1, -1, -1, rng.uniform() < 0.5 ? 0 : 1], 5 + 4 * slot);
-    } else if (kind === 9) {
-      if (r % 20 === 9) row.fill(1e6);
-      else for (let k = 0; k < 1 + rng.int(5); k++) row[rng.int(121)] = rng.uniform() < 0.5 ? 1e6 : -1e6;
-    } else {
-      const lastLayer = rng.int(30); // slots ≥ lastLayer were not reached
-      for (let slot = 0; slot < 29; slot++) {
-        const o = 5 + 4 * slot;
-        if (slot >= lastLayer || rng.uniform() < 0.15) row.set([-1, -1, -1, rng.uniform() < 0.5 ? 0 : 1], o);
-        else row[o + 3] = 1;
-      }
-    }
-  }
-  return x;
-}
 
 describe.skipIf(!haveBasf2)("KLM DNN v4.5 (public basf2 weights) against TF.js", () => {
   let bundle: ModelBundle;
@@ -225,20 +199,6 @@ function eclBundle(seed: number): ModelBundle {
 }
 
 /** ECL-like inputs (ecl.md §1.5): mostly empty 7×7 windows with a few deposits clipped at 1 GeV. */
-function eclInputs(rows: number, rng: Random): { image: Float32Array; pt: Float32Array; thetaId: number[]; phiId: number[] } {
-  const image = new Float32Array(rows * 49);
-  for (let r = 0; r < rows; r++) {
-    const hits = rng.int(12);
-    for (let k = 0; k < hits; k++) image[r * 49 + rng.int(49)] = Math.min(1, rng.exponential(0.1));
-    if (r % 25 === 3) image.fill(1, r * 49, (r + 1) * 49); // saturated window
-  }
-  return {
-    image,
-    pt: Float32Array.from({ length: rows }, () => rng.range(0.2, 1.0)),
-    thetaId: Array.from({ length: rows }, (_, r) => (r === 0 ? 14 : r === 1 ? 57 : 14 + rng.int(44))),
-    phiId: Array.from({ length: rows }, (_, r) => (r === 0 ? 0 : r === 1 ? 143 : rng.int(144))),
-  };
-}
 
 describe("ECL-CNN-shaped model against TF.js", () => {
   const bundle = eclBundle(1977);
