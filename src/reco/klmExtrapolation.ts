@@ -1,0 +1,199 @@
+/**
+ * Muid's muon-hypothesis swim through the KLM (klm.md §2.2–2.3), on the one stepper of
+ * src/geometry/propagation.ts (mean energy loss, 6×6 covariance with multiple scattering and straggling):
+ * the track starts from its state at the IP with its covariance, with the muon mass and the track's
+ * charge, and the stepper reports every crossing of a KLM layer's middle plane.
+ *
+ * Which crossings count, as TrackExtrapolateG4e::findBarrelIntersection / findEndcapIntersection:
+ * layers ratchet outward (a crossing counts only outward and only beyond the last counted layer of its
+ * region), and crossing the outermost layer (barrel 15; forward endcap 14, backward 12) sets `escaped`.
+ * The swim stops where the stepper stops: kinetic energy below Muid's MinKE (2 MeV), outside the
+ * target cylinder (r = 353.5/cos(π/8) cm, |z − 47| = 362.1 cm) or lost in the beam line; tracks with
+ * pT < MinPt (0.1 GeV/c) are not swum (MuidModule).
+ *
+ * For every counted crossing the caller's `onLayer` sees the predicted state on the plane and may
+ * replace it (the Kalman update of the association); the swim continues from what it leaves there.
+ *
+ * Adapter note: the stepper's `extrapolateMuon` does not return the final position, which Muid needs
+ * (isForward = final z > 47 cm, §2.7), so this module drives `Propagator` directly with its own observer.
+ */
+import { BKLM_LAYERS, DETECTOR_Z_OFFSET, MUON_MASS } from "../constants.js";
+import {
+  Propagator,
+  covarianceFromUpperTriangle,
+  type PropagationObserver,
+  type StopReason,
+  type TrackState,
+} from "../geometry/propagation.js";
+import {
+  barrelLocal,
+  barrelPhiStripCoordinate,
+  barrelPhiStripCount,
+  barrelZStripCount,
+  barrelZStripWidth,
+  endcapStripCoordinate,
+  endcapStripCount,
+  isInEndcapActiveArea,
+  klmSlot,
+  layerCount,
+  sectorCos,
+  sectorSin,
+} from "../geometry/klm.js";
+import type { KlmSection, TrackAtIp } from "../sim/types.js";
+import { MUID_MIN_PT } from "./muidParameters.js";
+
+/** A layer crossing that Muid counts, with the predicted (pre-update) state there. */
+export interface KlmLayerCrossing {
+  /** 29-slot index (0–14 barrel, 15–28 endcap) = the pattern bit */
+  slot: number;
+  section: KlmSection;
+  /** barrel 1–8, endcap 1–4 (of the predicted point) */
+  sector: number;
+  /** basf2 numbering, 1-based */
+  layer: number;
+  /** predicted point on the layer's middle plane, cm */
+  x: number; y: number; z: number;
+  /** predicted momentum, GeV/c */
+  px: number; py: number; pz: number;
+  /**
+   * Covariance of the predicted point projected on the readout directions of the plane (barrel: φ, z;
+   * endcap: x, y), H C Hᵀ with Muid's projection H (klm.md §2.5): [UU, UV, VV], cm².
+   */
+  planeCovariance: [number, number, number];
+  /**
+   * Whether the point lies on the strips of the layer (basf2 sets the ext bit of a layer without a hit
+   * only for a crossing inside a sensitive volume / on live strips, §2.6; we have no dead channels).
+   */
+  inActiveArea: boolean;
+  /** path length from the IP, cm, and time of flight, ns */
+  pathLength: number;
+  time: number;
+}
+
+export interface KlmSwim {
+  /** counted crossings in path order */
+  crossings: KlmLayerCrossing[];
+  /** crossed the outermost layer of the barrel or of an endcap */
+  escaped: boolean;
+  /** final z of the swim > 47 cm (§2.7) */
+  isForward: boolean;
+  /** whether the track was swum at all (pT ≥ MinPt) */
+  swum: boolean;
+  stopReason: StopReason | null;
+  /** final position, cm */
+  finalX: number; finalY: number; finalZ: number;
+}
+
+export interface KlmSwimOptions {
+  /** field scale of the extrapolation (robustness studies: ±10 %); default 1 */
+  fieldScale?: number;
+}
+
+/** What a counted crossing hands to the association: the crossing and the live stepper state (modifiable). */
+export type LayerCallback = (crossing: KlmLayerCrossing, state: TrackState) => void;
+
+/** Whether a point on the middle plane of a layer lies on its strips (see KlmLayerCrossing.inActiveArea). */
+export function isOnLayerStrips(section: KlmSection, sector: number, layer: number, x: number, y: number, z: number): boolean {
+  if (section === "barrel") {
+    const local = barrelLocal(x, y, z, sector);
+    const phi = barrelPhiStripCoordinate(layer, local.u);
+    if (!(phi >= 0 && phi < barrelPhiStripCount(layer))) return false;
+    // z strips from ζ = 0 outward in each half; the chimney sector has fewer in the backward half
+    const halfCoverage = barrelZStripCount(layer, sector, local.zeta < 0) * barrelZStripWidth(layer);
+    return Math.abs(local.zeta) < halfCoverage;
+  }
+  if (!isInEndcapActiveArea(x, y)) return false;
+  const u = endcapStripCoordinate(x);
+  const v = endcapStripCoordinate(y);
+  const n = endcapStripCount();
+  return u >= 0 && u < n && v >= 0 && v < n;
+}
+
+/** Muid's projection of the covariance's position block on the readout directions of a plane, [UU, UV, VV]. */
+export function projectedPlaneCovariance(
+  section: KlmSection, sector: number, px: number, py: number, pz: number, covariance: ArrayLike<number>,
+): [number, number, number] {
+  let aX: number, aY: number, aZ: number, bX: number, bY: number, bZ: number, cX: number, cY: number, cZ: number;
+  if (section === "barrel") {
+    aX = sectorCos(sector); aY = sectorSin(sector); aZ = 0;
+    bX = -aY; bY = aX; bZ = 0;
+    cX = 0; cY = 0; cZ = 1;
+  } else {
+    const out = section === "forward" ? 1 : -1;
+    aX = 0; aY = 0; aZ = out;
+    bX = out; bY = 0; bZ = 0;
+    cX = 0; cY = out; cZ = 0;
+  }
+  const p = Math.sqrt(px * px + py * py + pz * pz);
+  const ux = px / p, uy = py / p, uz = pz / p;
+  const dirA = ux * aX + uy * aY + uz * aZ;
+  const h0 = [bX - (aX * (ux * bX + uy * bY + uz * bZ)) / dirA, bY - (aY * (ux * bX + uy * bY + uz * bZ)) / dirA, bZ - (aZ * (ux * bX + uy * bY + uz * bZ)) / dirA];
+  const h1 = [cX - (aX * (ux * cX + uy * cY + uz * cZ)) / dirA, cY - (aY * (ux * cX + uy * cY + uz * cZ)) / dirA, cZ - (aZ * (ux * cX + uy * cY + uz * cZ)) / dirA];
+  let uu = 0, uv = 0, vv = 0;
+  for (let i = 0; i < 3; i++) {
+    for (let j = 0; j < 3; j++) {
+      const c = covariance[i * 6 + j]!;
+      uu += h0[i]! * c * h0[j]!;
+      uv += h0[i]! * c * h1[j]!;
+      vv += h1[i]! * c * h1[j]!;
+    }
+  }
+  return [uu, uv, vv];
+}
+
+/**
+ * Swims the muon hypothesis of `track` through the detector, calling `onLayer` at every crossing Muid
+ * counts. The stepper is reused between calls when the caller passes one.
+ */
+export function swimMuonThroughKlm(track: TrackAtIp, options: KlmSwimOptions = {}, onLayer?: LayerCallback, propagator = new Propagator()): KlmSwim {
+  const swim: KlmSwim = {
+    crossings: [], escaped: false, isForward: track.z > DETECTOR_Z_OFFSET, swum: false, stopReason: null,
+    finalX: track.x, finalY: track.y, finalZ: track.z,
+  };
+  const covariance = covarianceFromUpperTriangle(track.covariance);
+  if (Math.hypot(track.px, track.py) < MUID_MIN_PT) return swim;
+  propagator.start({ ...track, mass: MUON_MASS }, { fieldScale: options.fieldScale ?? 1, covariance });
+  swim.swum = true;
+  // next layer (1-based) that may count in the barrel and in the endcap (the ratchet)
+  let nextBarrelLayer = 1;
+  let nextEndcapLayer = 1;
+  const observer: PropagationObserver = {
+    energyLoss() {},
+    cellEntered() {},
+    layerCrossing(section, sector, layer, state) {
+      let outward: boolean;
+      if (section === "barrel") outward = state.px * sectorCos(sector) + state.py * sectorSin(sector) > 0;
+      else outward = (state.z > DETECTOR_Z_OFFSET ? state.pz : -state.pz) > 0;
+      if (!outward) return false;
+      if (section === "barrel") {
+        if (layer < nextBarrelLayer) return false;
+        nextBarrelLayer = layer + 1;
+        if (nextBarrelLayer > BKLM_LAYERS) swim.escaped = true;
+      } else {
+        if (layer < nextEndcapLayer) return false;
+        nextEndcapLayer = layer + 1;
+        if (nextEndcapLayer > layerCount(section)) swim.escaped = true;
+      }
+      const crossing: KlmLayerCrossing = {
+        slot: klmSlot(section, layer),
+        section, sector, layer,
+        x: state.x, y: state.y, z: state.z,
+        px: state.px, py: state.py, pz: state.pz,
+        planeCovariance: projectedPlaneCovariance(section, sector, state.px, state.py, state.pz, state.covariance!),
+        inActiveArea: isOnLayerStrips(section, sector, layer, state.x, state.y, state.z),
+        pathLength: state.path,
+        time: state.time,
+      };
+      swim.crossings.push(crossing);
+      onLayer?.(crossing, state);
+      return false;
+    },
+  };
+  swim.stopReason = propagator.run(observer);
+  const s = propagator.state;
+  swim.finalX = s.x;
+  swim.finalY = s.y;
+  swim.finalZ = s.z;
+  swim.isForward = s.z > DETECTOR_Z_OFFSET;
+  return swim;
+}
