@@ -272,10 +272,12 @@ describe("simulateEvent and runSimulate", () => {
 });
 
 /**
- * TEMPORARY STAND-IN for src/cli/main.ts until the lead registers `simulate` there: a minimal entry
- * with main.ts's error handling (OptionError → exit 2), bundled with esbuild and run as a child.
+ * The command runs as a child process of src/cli/main.ts bundled with esbuild (as scripts/bundle.mjs
+ * does: wasm inlined, packages external, so the bundle sits under node_modules/.cache to resolve them).
+ * main.ts inlines build/muid.wasm; without a wasm build the test falls back to this minimal entry
+ * with main.ts's error handling (OptionError → exit 2) and says so.
  */
-const standInMainEntry = `
+const fallbackEntry = `
 import { Command, CommanderError } from "commander";
 import { MuidError } from "./src/errors.ts";
 import { registerSimulate } from "./src/cli/simulate.ts";
@@ -297,13 +299,23 @@ try {
 
 describe("muid simulate as a command", () => {
   let cli = "";
+  let bundleDir = "";
   beforeAll(async () => {
-    cli = path.join(tmp, "muid-cli.mjs");
+    fs.mkdirSync(path.join(repoRoot, "node_modules", ".cache"), { recursive: true });
+    bundleDir = fs.mkdtempSync(path.join(repoRoot, "node_modules", ".cache", "muid-simulate-test-"));
+    cli = path.join(bundleDir, "cli.mjs");
+    const haveWasm = fs.existsSync(path.join(repoRoot, "build", "muid.wasm"));
+    if (!haveWasm) console.warn("simulate.test: build/muid.wasm is missing (npm run build:wasm); testing the command through a minimal entry instead of src/cli/main.ts");
     await build({
-      stdin: { contents: standInMainEntry, resolveDir: repoRoot, loader: "ts", sourcefile: "stand-in-main.ts" },
-      bundle: true, platform: "node", format: "esm", target: "node20", outfile: cli, logLevel: "error",
-      banner: { js: "import { createRequire as __muidCreateRequire } from 'node:module'; const require = __muidCreateRequire(import.meta.url);" },
+      ...(haveWasm
+        ? { entryPoints: [path.join(repoRoot, "src", "cli", "main.ts")] }
+        : { stdin: { contents: fallbackEntry, resolveDir: repoRoot, loader: "ts" as const, sourcefile: "fallback-main.ts" } }),
+      bundle: true, platform: "node", format: "esm", target: "es2022", outfile: cli, logLevel: "error",
+      loader: { ".wasm": "binary" }, packages: "external",
     });
+  });
+  afterAll(() => {
+    if (bundleDir) fs.rmSync(bundleDir, { recursive: true, force: true });
   });
 
   const runCli = (args: string[]): { status: number | null; stderr: string; stdout: string } => {
