@@ -13,3 +13,4 @@ export function heapBase(): usize {
   return __heap_base;
 }
 export * from "./klmAssociation";
+export { eclCnnFast, eclCnnFastScalar, eclCnnScratchBytes } from "./eclCnn";
