@@ -343,6 +343,14 @@ export class Propagator {
     this.locate();
   }
 
+  /** Moves this (otherwise idle) propagator's point to (x, y, z) and finds its cell; for geometry queries. */
+  locateAt(x: number, y: number, z: number): this {
+    const s = this.state;
+    s.x = x; s.y = y; s.z = z;
+    this.locate();
+    return this;
+  }
+
   /** The cell kind the particle is in. */
   get cell(): number {
     return this.cellKind;
@@ -920,6 +928,7 @@ export class Propagator {
       const pIn = this.hP;
       const mass = s.mass;
       const material = this.cellMaterial;
+      if (Math.sqrt(pIn * pIn + mass * mass) - mass <= TRANSPORT_MIN_KINETIC_ENERGY) return STOP_RANGED_OUT;
       // physics limit first (energy loss per step, CsI deposit granularity, vacuum step), then geometry
       let limit = VACUUM_MAX_STEP;
       if (material !== MATERIAL_VACUUM) {
@@ -927,7 +936,7 @@ export class Propagator {
         const tIn = Math.sqrt(pIn * pIn + mass * mass) - mass;
         const rangeIn = table.range(tIn);
         const residual = rangeIn - table.range(TRANSPORT_MIN_KINETIC_ENERGY);
-        if (residual < 3) limit = residual + 1e-3;
+        if (residual < 3) limit = Math.max(residual, 0) + 1e-3;
         else {
           const pTarget = pIn * (1 - STEP_MAX_MOMENTUM_LOSS);
           limit = rangeIn - table.range(Math.sqrt(pTarget * pTarget + mass * mass) - mass);
@@ -1070,6 +1079,20 @@ export class Propagator {
     if (!alive) return STOP_RANGED_OUT;
     return -1;
   }
+}
+
+// ───────────── geometry queries ─────────────
+
+const probe = new Propagator();
+
+/** The cell kind (CELL_…) of a point; a static query of the stepper's layout (no ECL depth memory needed). */
+export function cellAt(x: number, y: number, z: number): number {
+  return probe.locateAt(x, y, z).cell;
+}
+
+/** The material id at a point (vacuum outside matter). */
+export function materialAt(x: number, y: number, z: number): MaterialId {
+  return probe.locateAt(x, y, z).material;
 }
 
 // ───────────── muon-hypothesis extrapolation ─────────────
