@@ -115,6 +115,8 @@ describe("association along the swim", () => {
     expect(r!.matchedHits.length).toBe(15);
     expect(r!.matchedHits.every((m) => m.applied)).toBe(true);
     expect(r!.matchedHits.map((m) => m.hitIndex)).toEqual(Array.from({ length: 15 }, (_, i) => i));
+    expect(r!.crossings.map((c) => c.hitIndex)).toEqual(Array.from({ length: 15 }, (_, i) => i));
+    expect(r!.crossings.every((c) => c.extBit)).toBe(true);
     expect(r!.hitLayerPattern).toBe(r!.extLayerPattern);
     expect(r!.hitLayer).toBe(r!.extLayer);
     expect(r!.ndof).toBe(30);
@@ -143,6 +145,8 @@ describe("association along the swim", () => {
     expect((r!.extLayerPattern >> 6) & 1).toBe(1);
     expect(r!.ndof).toBe(28);
     expect(r!.features[5 + 4 * 6]).toBe(-1);
+    expect(r!.crossings[6]!.hitIndex).toBe(-1);
+    expect(r!.crossings[6]!.extBit).toBe(true);
     expect(r!.features[5 + 4 * 7 + 1]).toBe(Math.fround(Math.hypot(hits[7]!.x - hits[5]!.x, hits[7]!.y - hits[5]!.y, hits[7]!.z - hits[5]!.z)));
   });
 

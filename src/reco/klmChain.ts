@@ -162,7 +162,10 @@ export class KlmReconstructor {
       const bit = inBarrel ? 1 << layer0 : 1 << (ENDCAP_PATTERN_OFFSET + layer0);
       if (count > 0 && associator.associate(block, first, count) === 1) {
         const applied = block[CROSSING.applied] === 1;
-        matched.push({ slot: crossing.slot, hitIndex: table.order[first + block[CROSSING.hit]!]!, chi2: block[CROSSING.chi2]!, applied });
+        const hitIndex = table.order[first + block[CROSSING.hit]!]!;
+        matched.push({ slot: crossing.slot, hitIndex, chi2: block[CROSSING.chi2]!, applied });
+        crossing.extBit = true;
+        crossing.hitIndex = hitIndex;
         state.extLayerPattern |= bit;
         state.hitLayerPattern |= bit;
         if (inBarrel) {
@@ -185,11 +188,13 @@ export class KlmReconstructor {
       }
       if (inBarrel) {
         if (!crossing.inActiveArea) return;
+        crossing.extBit = true;
         state.extLayerPattern |= bit;
         state.barrelEfficiency[layer0] = efficiency;
         state.lastBarrelExtLayer = Math.max(state.lastBarrelExtLayer, layer0);
       } else {
         if (crossing.inActiveArea) {
+          crossing.extBit = true;
           state.extLayerPattern |= bit;
           state.endcapEfficiency[layer0] = efficiency;
         } else state.endcapEfficiency[layer0] = 0;

@@ -68,6 +68,9 @@ export interface KlmLayerCrossing {
   /** path length from the IP, cm, and time of flight, ns */
   pathLength: number;
   time: number;
+  /** set by the association (klmChain.ts): the layer's ext pattern bit, and the matched hit (event index, −1 none) */
+  extBit: boolean;
+  hitIndex: number;
 }
 
 export interface KlmSwim {
@@ -183,6 +186,8 @@ export function swimMuonThroughKlm(track: TrackAtIp, options: KlmSwimOptions = {
         inActiveArea: isOnLayerStrips(section, sector, layer, state.x, state.y, state.z),
         pathLength: state.path,
         time: state.time,
+        extBit: false,
+        hitIndex: -1,
       };
       swim.crossings.push(crossing);
       onLayer?.(crossing, state);
