@@ -12,6 +12,8 @@ import { particleAtIp } from "../src/sim/generators.js";
 import { Random } from "../src/sim/random.js";
 import type { KlmHit, TrackAtIp } from "../src/sim/types.js";
 import { InputError } from "../src/errors.js";
+import { transportParticle } from "../src/sim/transport.js";
+import { defaultDetectorConditions } from "../src/sim/event.js";
 
 const DEG = Math.PI / 180;
 
@@ -102,6 +104,34 @@ describe("swim without hits", () => {
     bad.covariance = bad.covariance.slice(0, 20);
     expect(() => wasm.reconstructEvent([bad], [])).toThrow(InputError);
     expect(() => wasm.reconstructEvent([{ ...bad, px: Number.NaN }], [])).toThrow(InputError);
+  });
+});
+
+describe("swim against the truth transport", () => {
+  it("predicted crossings scatter about the true muon crossings as their plane covariance says (pull rms 0.9–1.15 in φ and z)", () => {
+    const rng = new Random(7);
+    const conditions = defaultDetectorConditions();
+    let n = 0, u2 = 0, v2 = 0;
+    for (let k = 0; k < 600; k++) {
+      const p = rng.range(1, 4), theta = Math.acos(rng.range(Math.cos(50 * DEG), Math.cos(120 * DEG))), phi = rng.range(-Math.PI, Math.PI);
+      const state = particleAtIp(rng.uniform() < 0.5 ? "mu-" : "mu+", p, theta, phi);
+      const ip = reconstructTrackAtIp(state, rng);
+      const truth = transportParticle(state, rng, conditions);
+      for (const c of swimMuonThroughKlm(ip).crossings) {
+        if (c.section !== "barrel") continue;
+        const t = truth.klmCrossings.find((x) => x.section === "barrel" && x.layer === c.layer && x.kind === "muon");
+        if (!t) continue;
+        const du = -sectorSin(c.sector) * (t.x - c.x) + sectorCos(c.sector) * (t.y - c.y);
+        u2 += (du * du) / c.planeCovariance[0];
+        v2 += ((t.z - c.z) * (t.z - c.z)) / c.planeCovariance[2];
+        n++;
+      }
+    }
+    expect(n).toBeGreaterThan(5000);
+    expect(Math.sqrt(u2 / n)).toBeGreaterThan(0.9);
+    expect(Math.sqrt(u2 / n)).toBeLessThan(1.15);
+    expect(Math.sqrt(v2 / n)).toBeGreaterThan(0.9);
+    expect(Math.sqrt(v2 / n)).toBeLessThan(1.15);
   });
 });
 
