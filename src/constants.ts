@@ -469,10 +469,11 @@ export const TRACK_ANGLE_RESOLUTION_SCATTERING = 0.0015; // rad·GeV/c, divided 
 export const CSI_MOLIERE_RADIUS = 3.53;
 /**
  * Fraction of a MIP's ionisation energy spread sideways by δ rays and bremsstrahlung with a
- * Molière-radius profile; ≈60 % of it leaves a centrally crossed crystal, i.e. ≈2 % of the MIP energy in
- * the neighbours (physics.md §5.1: "1–3 % to neighbours") [A]
+ * Molière-radius profile; ≈63 % of it leaves a centrally crossed crystal, i.e. ≈1.3 % of the MIP energy
+ * in the neighbours, more for a track near a crystal edge (physics.md §5.1: "1–3 % to neighbours") [A].
+ * 0.03 would push a neighbour of an off-centre 2–4 GeV/c muon over 1 MeV in most events.
  */
-export const ECL_DELTA_RAY_LEAKAGE_FRACTION = 0.03;
+export const ECL_DELTA_RAY_LEAKAGE_FRACTION = 0.02;
 /**
  * Lateral profile radius of a "hadronic" deposit (one blob of visible energy of nuclear fragments and
  * soft secondaries), cm; the blobs themselves are placed by the transport's hadronic model
