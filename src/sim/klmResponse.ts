@@ -1,17 +1,301 @@
 /**
- * KLM detector response (SKELETON: interface only): layer crossings → KlmHit (strip quantisation, RPC
- * cluster sizes, per-layer efficiency, δ-ray strips, shower clusters) and beam-background hits.
+ * KLM detector response: layer crossings of the transport → 2-D hits (basf2 KLMHit2d-like KlmHit), and
+ * beam-background hits.
+ *
+ * Per crossing (physics.md §1.5, klm.md §3):
+ * - per-layer efficiency (conditions.klmEfficiency, default 0.96) for the 2-D hit;
+ * - strip quantisation in both views (klm.ts numbering); outside the strips there is no hit;
+ * - cluster size: RPC layers draw 1–4 strips from basf2's BKLMSimulationPar table by the position inside
+ *   the strip (division 0 = centre … 4 = edge), extra strips added alternately starting on the side of the
+ *   hit, as basf2's SensitiveDetector does; scintillators fire the strips the track crosses within the
+ *   strip thickness, plus an occasional δ-ray neighbour (KLM_DELTA_RAY_PROBABILITY [A]);
+ * - shower crossings widen both clusters by their half-width;
+ * - the hit position is the centre of the two clusters on the layer plane, its time the crossing time
+ *   smeared by KLM_TIME_RESOLUTION.
+ * Background (physics.md §5.4 [A]): uniform single-strip hits at KLM_BACKGROUND_DENSITY_* × klmBackground.
  */
-import type { DetectorConditions, KlmHit } from "./types.js";
+import type { DetectorConditions, KlmHit, KlmSection } from "./types.js";
 import type { Random } from "./random.js";
 import type { KlmCrossing } from "./transport.js";
+import { InputError } from "../errors.js";
+import {
+  BKLM_LAYERS,
+  BKLM_SCINTILLATOR_THICKNESS,
+  BKLM_SECTORS,
+  EKLM_ACTIVE_INNER_RADIUS,
+  EKLM_ACTIVE_OUTER_RADIUS,
+  EKLM_BACKWARD_LAYERS,
+  EKLM_FORWARD_LAYERS,
+  EKLM_SECTORS,
+  EKLM_STRIP_THICKNESS,
+  KLM_BACKGROUND_DENSITY_RPC,
+  KLM_BACKGROUND_DENSITY_SCINTILLATOR,
+  KLM_BACKGROUND_TIME_WINDOW,
+  KLM_DELTA_RAY_PROBABILITY,
+  KLM_TIME_RESOLUTION,
+  RPC_PHI_MULTIPLICITY_WEIGHTS,
+  RPC_Z_MULTIPLICITY_WEIGHTS,
+} from "../constants.js";
+import {
+  barrelGlobal,
+  barrelLayerRadius,
+  barrelLocal,
+  barrelPhiStripCentre,
+  barrelPhiStripCoordinate,
+  barrelPhiStripCount,
+  barrelPhiStripWidth,
+  barrelZStripCentre,
+  barrelZStripCoordinate,
+  barrelZStripCount,
+  barrelZStripWidth,
+  endcapLayerZ,
+  endcapStripCentre,
+  endcapStripCoordinate,
+  endcapStripCount,
+  endcapStripWidth,
+  isScintillatorLayer,
+  sectorCos,
+  sectorSin,
+} from "../geometry/klm.js";
 
-/** SKELETON: no hits until the response lands. */
-export function klmHitsFromCrossings(_crossings: readonly KlmCrossing[], _trackIndex: number, _rng: Random, _conditions: DetectorConditions): KlmHit[] {
-  return [];
+/** Cumulative distributions of the RPC strip multiplicity per division (normalised weights). */
+function cumulative(weights: readonly (readonly number[])[]): Float64Array[] {
+  return weights.map((row) => {
+    const total = row.reduce((a, b) => a + b, 0);
+    let acc = 0;
+    return Float64Array.from(row, (w) => (acc += w) / total);
+  });
+}
+const RPC_PHI_CDF = cumulative(RPC_PHI_MULTIPLICITY_WEIGHTS);
+const RPC_Z_CDF = cumulative(RPC_Z_MULTIPLICITY_WEIGHTS);
+
+/** Probability of each RPC cluster size 1–4 for a hit at fractional position `frac` (0–1) inside its strip. */
+export function rpcMultiplicityProbabilities(view: "phi" | "z", frac: number): number[] {
+  const row = (view === "phi" ? RPC_PHI_MULTIPLICITY_WEIGHTS : RPC_Z_MULTIPLICITY_WEIGHTS)[rpcDivision(frac)]!;
+  const total = row.reduce((a, b) => a + b, 0);
+  return row.map((w) => w / total);
 }
 
-/** SKELETON: no background until the response lands. */
-export function klmBackgroundHits(_rng: Random, _conditions: DetectorConditions): KlmHit[] {
-  return [];
+/** basf2's division of the position inside a strip: floor(|frac − 0.5| × 10), 0 (centre) … 4 (edge). */
+export function rpcDivision(frac: number): number {
+  return Math.min(4, Math.floor(Math.abs(frac - 0.5) * 10));
+}
+
+/** A cluster [min, max] of strips, written into `range`. */
+const range = { min: 0, max: 0 };
+
+/**
+ * RPC cluster around the continuous strip coordinate c (strip k covers [k − 1, k)): size drawn from the
+ * multiplicity table, extra strips alternately on the side of the hit and the other (basf2 order).
+ */
+function rpcCluster(c: number, nStrips: number, cdf: Float64Array[], rng: Random): void {
+  const strip = Math.floor(c) + 1;
+  const frac = c - Math.floor(c);
+  const row = cdf[rpcDivision(frac)]!;
+  const u = rng.uniform();
+  let n = 1;
+  while (n < row.length && row[n - 1]! <= u) n++;
+  let lo = strip, hi = strip;
+  let next = frac > 0.5 ? 1 : -1;
+  let current = strip;
+  while (--n > 0) {
+    current += next;
+    if (current >= 1 && current <= nStrips) {
+      if (current < lo) lo = current;
+      if (current > hi) hi = current;
+    }
+    next = next > 0 ? -(1 + next) : 1 - next;
+  }
+  range.min = lo;
+  range.max = hi;
+}
+
+/**
+ * Scintillator cluster: the strips the track crosses within the strip thickness (extent = thickness ×
+ * |tan| of the crossing angle in this view, in strip units), plus a δ-ray neighbour now and then.
+ */
+function scintillatorCluster(c: number, extent: number, nStrips: number, rng: Random): void {
+  let lo = Math.floor(c - extent / 2) + 1;
+  let hi = Math.floor(c + extent / 2) + 1;
+  if (rng.uniform() < KLM_DELTA_RAY_PROBABILITY) {
+    if (rng.uniform() < 0.5) lo -= 1;
+    else hi += 1;
+  }
+  range.min = Math.max(1, lo);
+  range.max = Math.min(nStrips, hi);
+}
+
+function requireProbability(name: string, value: number): void {
+  if (!Number.isFinite(value) || value < 0 || value > 1) throw new InputError(`${name} ${value} must be a number in [0, 1]`);
+}
+
+function requireCrossing(c: KlmCrossing, i: number): void {
+  if (!Number.isFinite(c.x) || !Number.isFinite(c.y) || !Number.isFinite(c.z) || !Number.isFinite(c.time)) {
+    throw new InputError(`KLM crossing ${i}: position (${c.x}, ${c.y}, ${c.z}) or time ${c.time} is not finite`);
+  }
+  const maxLayer = c.section === "barrel" ? BKLM_LAYERS : c.section === "forward" ? EKLM_FORWARD_LAYERS : c.section === "backward" ? EKLM_BACKWARD_LAYERS : -1;
+  if (maxLayer < 0) throw new InputError(`KLM crossing ${i}: unknown section ${JSON.stringify(c.section)}`);
+  if (!Number.isInteger(c.layer) || c.layer < 1 || c.layer > maxLayer) throw new InputError(`KLM crossing ${i}: ${c.section} layer ${c.layer} is out of range (1..${maxLayer})`);
+  const maxSector = c.section === "barrel" ? BKLM_SECTORS : EKLM_SECTORS;
+  if (!Number.isInteger(c.sector) || c.sector < 1 || c.sector > maxSector) throw new InputError(`KLM crossing ${i}: ${c.section} sector ${c.sector} is out of range (1..${maxSector})`);
+}
+
+/**
+ * The 2-D hits of one track's layer crossings. `trackIndex` is stored as the hits' truthTrack.
+ * Crossings outside the strips give no hit; a layer's hit is lost with probability 1 − klmEfficiency.
+ */
+export function klmHitsFromCrossings(crossings: readonly KlmCrossing[], trackIndex: number, rng: Random, conditions: DetectorConditions): KlmHit[] {
+  requireProbability("KLM efficiency", conditions.klmEfficiency);
+  const hits: KlmHit[] = [];
+  for (let i = 0; i < crossings.length; i++) {
+    const c = crossings[i]!;
+    requireCrossing(c, i);
+    if (rng.uniform() >= conditions.klmEfficiency) continue;
+    const hit = c.section === "barrel" ? barrelHit(c, rng) : endcapHit(c, rng);
+    if (hit === null) continue;
+    hit.truthTrack = trackIndex;
+    hits.push(hit);
+  }
+  return hits;
+}
+
+function barrelHit(c: KlmCrossing, rng: Random): KlmHit | null {
+  const layer = c.layer;
+  const sector = c.sector;
+  const local = barrelLocal(c.x, c.y, c.z, sector);
+  const nPhi = barrelPhiStripCount(layer);
+  const nZ = barrelZStripCount(layer);
+  const wPhi = barrelPhiStripWidth(layer);
+  const wZ = barrelZStripWidth(layer);
+  const cu = barrelPhiStripCoordinate(layer, local.u);
+  const cv = barrelZStripCoordinate(layer, local.zeta);
+  if (cu < 0 || cu >= nPhi || cv < 0 || cv >= 2 * nZ) return null;
+  let uMin: number, uMax: number, vMin: number, vMax: number;
+  if (isScintillatorLayer("barrel", layer)) {
+    const pPerp = Math.abs(c.px * sectorCos(sector) + c.py * sectorSin(sector)) || 1e-9;
+    const pU = -c.px * sectorSin(sector) + c.py * sectorCos(sector);
+    scintillatorCluster(cu, (BKLM_SCINTILLATOR_THICKNESS * Math.abs(pU / pPerp)) / wPhi, nPhi, rng);
+    uMin = range.min; uMax = range.max;
+    scintillatorCluster(cv, (BKLM_SCINTILLATOR_THICKNESS * Math.abs(c.pz / pPerp)) / wZ, 2 * nZ, rng);
+    vMin = range.min; vMax = range.max;
+  } else {
+    rpcCluster(cu, nPhi, RPC_PHI_CDF, rng);
+    uMin = range.min; uMax = range.max;
+    rpcCluster(cv, 2 * nZ, RPC_Z_CDF, rng);
+    vMin = range.min; vMax = range.max;
+  }
+  if (c.clusterHalfWidth > 0) {
+    uMin = Math.max(1, Math.min(uMin, Math.floor(cu - c.clusterHalfWidth / wPhi) + 1));
+    uMax = Math.min(nPhi, Math.max(uMax, Math.floor(cu + c.clusterHalfWidth / wPhi) + 1));
+    vMin = Math.max(1, Math.min(vMin, Math.floor(cv - c.clusterHalfWidth / wZ) + 1));
+    vMax = Math.min(2 * nZ, Math.max(vMax, Math.floor(cv + c.clusterHalfWidth / wZ) + 1));
+  }
+  const u = 0.5 * (barrelPhiStripCentre(layer, uMin) + barrelPhiStripCentre(layer, uMax));
+  const zeta = 0.5 * (barrelZStripCentre(layer, vMin) + barrelZStripCentre(layer, vMax));
+  const g = barrelGlobal(barrelLayerRadius(layer, sector), u, zeta, sector);
+  return {
+    section: "barrel", sector, layer, x: g.x, y: g.y, z: g.z,
+    uStripMin: uMin, uStripMax: uMax, vStripMin: vMin, vStripMax: vMax,
+    time: c.time + KLM_TIME_RESOLUTION * rng.gauss(), truthTrack: -1,
+  };
+}
+
+function endcapHit(c: KlmCrossing, rng: Random): KlmHit | null {
+  const section = c.section as "forward" | "backward";
+  const r = Math.hypot(c.x, c.y);
+  if (r < EKLM_ACTIVE_INNER_RADIUS || r > EKLM_ACTIVE_OUTER_RADIUS) return null;
+  const n = endcapStripCount();
+  const w = endcapStripWidth();
+  const cu = endcapStripCoordinate(c.x);
+  const cv = endcapStripCoordinate(c.y);
+  if (cu < 0 || cu >= n || cv < 0 || cv >= n) return null;
+  const pz = Math.abs(c.pz) || 1e-9;
+  scintillatorCluster(cu, (EKLM_STRIP_THICKNESS * Math.abs(c.px / pz)) / w, n, rng);
+  let uMin = range.min, uMax = range.max;
+  scintillatorCluster(cv, (EKLM_STRIP_THICKNESS * Math.abs(c.py / pz)) / w, n, rng);
+  let vMin = range.min, vMax = range.max;
+  if (c.clusterHalfWidth > 0) {
+    uMin = Math.max(1, Math.min(uMin, Math.floor(cu - c.clusterHalfWidth / w) + 1));
+    uMax = Math.min(n, Math.max(uMax, Math.floor(cu + c.clusterHalfWidth / w) + 1));
+    vMin = Math.max(1, Math.min(vMin, Math.floor(cv - c.clusterHalfWidth / w) + 1));
+    vMax = Math.min(n, Math.max(vMax, Math.floor(cv + c.clusterHalfWidth / w) + 1));
+  }
+  const x = Math.sign(c.x || 1) * 0.5 * (endcapStripCentre(uMin) + endcapStripCentre(uMax));
+  const y = Math.sign(c.y || 1) * 0.5 * (endcapStripCentre(vMin) + endcapStripCentre(vMax));
+  return {
+    section, sector: c.sector, layer: c.layer, x, y, z: endcapLayerZ(section, c.layer),
+    uStripMin: uMin, uStripMax: uMax, vStripMin: vMin, vStripMax: vMax,
+    time: c.time + KLM_TIME_RESOLUTION * rng.gauss(), truthTrack: -1,
+  };
+}
+
+// ───────────── beam background ─────────────
+
+const ENDCAP_QUADRANT_AREA = (Math.PI / 4) * (EKLM_ACTIVE_OUTER_RADIUS ** 2 - EKLM_ACTIVE_INNER_RADIUS ** 2);
+
+/** Expected background hits of one sector of one layer per event at ×1 (density × strip-covered area). */
+export function klmBackgroundMean(section: KlmSection, layer: number): number {
+  if (section === "barrel") {
+    const area = barrelPhiStripCount(layer) * barrelPhiStripWidth(layer) * 2 * barrelZStripCount(layer) * barrelZStripWidth(layer);
+    return area * (isScintillatorLayer("barrel", layer) ? KLM_BACKGROUND_DENSITY_SCINTILLATOR : KLM_BACKGROUND_DENSITY_RPC);
+  }
+  return ENDCAP_QUADRANT_AREA * KLM_BACKGROUND_DENSITY_SCINTILLATOR;
+}
+
+/**
+ * Beam-background 2-D hits of one event: in every sector of every layer Poisson(mean × klmBackground)
+ * single-strip hits, uniform over the strip-covered area (barrel) or the active annulus quadrant
+ * (endcap), uniform in time within ±KLM_BACKGROUND_TIME_WINDOW; truthTrack −1.
+ */
+export function klmBackgroundHits(rng: Random, conditions: DetectorConditions): KlmHit[] {
+  const scale = conditions.klmBackground;
+  if (!Number.isFinite(scale) || scale < 0) throw new InputError(`KLM background scale ${scale} must be a finite number ≥ 0`);
+  const hits: KlmHit[] = [];
+  if (scale === 0) return hits;
+  for (let layer = 1; layer <= BKLM_LAYERS; layer++) {
+    const mean = klmBackgroundMean("barrel", layer) * scale;
+    const nPhi = barrelPhiStripCount(layer);
+    const nZ2 = 2 * barrelZStripCount(layer);
+    for (let sector = 1; sector <= BKLM_SECTORS; sector++) {
+      const count = rng.poisson(mean);
+      for (let k = 0; k < count; k++) {
+        const us = 1 + rng.int(nPhi);
+        const vs = 1 + rng.int(nZ2);
+        const g = barrelGlobal(barrelLayerRadius(layer, sector), barrelPhiStripCentre(layer, us), barrelZStripCentre(layer, vs), sector);
+        hits.push({
+          section: "barrel", sector, layer, x: g.x, y: g.y, z: g.z,
+          uStripMin: us, uStripMax: us, vStripMin: vs, vStripMax: vs,
+          time: rng.range(-KLM_BACKGROUND_TIME_WINDOW, KLM_BACKGROUND_TIME_WINDOW), truthTrack: -1,
+        });
+      }
+    }
+  }
+  const mean = klmBackgroundMean("forward", 1) * scale;
+  const n = endcapStripCount();
+  const rIn2 = EKLM_ACTIVE_INNER_RADIUS ** 2;
+  const rOut2 = EKLM_ACTIVE_OUTER_RADIUS ** 2;
+  for (const section of ["forward", "backward"] as const) {
+    const layers = section === "forward" ? EKLM_FORWARD_LAYERS : EKLM_BACKWARD_LAYERS;
+    for (let layer = 1; layer <= layers; layer++) {
+      for (let sector = 1; sector <= EKLM_SECTORS; sector++) {
+        const count = rng.poisson(mean);
+        for (let k = 0; k < count; k++) {
+          // uniform in the quadrant's annulus: r² uniform, angle uniform within the quadrant
+          const r = Math.sqrt(rIn2 + (rOut2 - rIn2) * rng.uniform());
+          const a = (sector - 1) * (Math.PI / 2) + (Math.PI / 2) * rng.uniform();
+          const us = Math.floor(endcapStripCoordinate(r * Math.cos(a))) + 1;
+          const vs = Math.floor(endcapStripCoordinate(r * Math.sin(a))) + 1;
+          if (us < 1 || us > n || vs < 1 || vs > n) continue;
+          const sx = sector === 1 || sector === 4 ? 1 : -1;
+          const sy = sector <= 2 ? 1 : -1;
+          hits.push({
+            section, sector, layer, x: sx * endcapStripCentre(us), y: sy * endcapStripCentre(vs), z: endcapLayerZ(section, layer),
+            uStripMin: us, uStripMax: us, vStripMin: vs, vStripMax: vs,
+            time: rng.range(-KLM_BACKGROUND_TIME_WINDOW, KLM_BACKGROUND_TIME_WINDOW), truthTrack: -1,
+          });
+        }
+      }
+    }
+  }
+  return hits;
 }
