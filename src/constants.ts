@@ -469,9 +469,9 @@ export const TRACK_ANGLE_RESOLUTION_SCATTERING = 0.0015; // rad·GeV/c, divided 
 export const CSI_MOLIERE_RADIUS = 3.53;
 /**
  * Fraction of a MIP's ionisation energy spread sideways by δ rays and bremsstrahlung with a
- * Molière-radius profile; ≈63 % of it leaves a centrally crossed crystal, i.e. ≈1.3 % of the MIP energy
- * in the neighbours, more for a track near a crystal edge (physics.md §5.1: "1–3 % to neighbours") [A].
- * 0.03 would push a neighbour of an off-centre 2–4 GeV/c muon over 1 MeV in most events.
+ * Molière-radius profile; about half of it leaves a centrally crossed barrel crystal, i.e. ≈1 % of the
+ * MIP energy in the neighbours, more for a track near a crystal edge (physics.md §5.1: "of order 1–3 % to
+ * neighbours") [A]. 0.025–0.03 would push a neighbour of most 2–4 GeV/c muons over 1 MeV.
  */
 export const ECL_DELTA_RAY_LEAKAGE_FRACTION = 0.02;
 /**

@@ -8,7 +8,7 @@
  * track between crystals along its path already happened there):
  * - "ionisation": a charged track's step. It stays in the crystal in the direction of the point, except
  *   a δ-ray/bremsstrahlung fraction f_δ spread sideways with a Molière-radius profile (physics.md §5.1:
- *   "1–3 % to neighbours" [A]; for a track through a crystal centre ≈63 % of f_δ leaves the crystal);
+ *   "1–3 % to neighbours" [A]; for a track through a crystal centre about half of f_δ leaves the crystal);
  * - "electromagnetic": a photon/electron shower starting at the point, spread laterally with the CsI
  *   Molière radius (physics.md §5.2): radial profile f(r) = 2rR²/(r²+R²)², whose containment
  *   r²/(r²+R²) is 90 % at r = R_M for R = R_M/3 (97 % at 2 R_M); integrated analytically over the
