@@ -483,8 +483,8 @@ export const ECL_HADRONIC_PROFILE_RADIUS = 3.53;
 /**
  * ECL beam background at level ×1 (physics.md §5.3, parametric [A]): mean number of background deposits
  * ≥ ECL_BACKGROUND_MIN_ENERGY per barrel crystal per event, each of energy
- * ECL_BACKGROUND_MIN_ENERGY + Exp(ECL_BACKGROUND_SLOPE). With 0.1 deposits: ≈8.2 % of crystals above
- * 1 MeV (≈4 of the 49 window pixels; §5.3 "≈1–10 of 49") and ≈0.7 % above 7 MeV (≈50 barrel crystals in
+ * ECL_BACKGROUND_MIN_ENERGY + Exp(ECL_BACKGROUND_SLOPE). With 0.1 deposits: ≈7.9 % of crystals above
+ * 1 MeV (≈3.9 of the 49 window pixels; §5.3 "≈1–10 of 49") and ≈0.7 % above 7 MeV (≈45 barrel crystals in
  * the in-time window, against basf2's ≈183 out-of-time digits ≥ 7 MeV over the whole ECL, c_nominalBG).
  */
 export const ECL_BACKGROUND_DEPOSITS_PER_CRYSTAL = 0.1;
