@@ -5,7 +5,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { Writable } from "node:stream";
 import { build } from "esbuild";
-import { FixedSizeList, List, Struct, tableFromIPC } from "apache-arrow";
+import { FixedSizeList, Float64, List, RecordBatch, Struct, Table, makeBuilder, tableFromIPC, tableToIPC, vectorFromArray } from "apache-arrow";
 import { Random } from "../src/sim/random.js";
 import type { KlmHit, SimTrackRow } from "../src/sim/types.js";
 import {
@@ -82,6 +82,29 @@ describe("row files: Arrow IPC and JSONL", () => {
     expect((table.schema.fields[4].type as List).children[0].type).toBeInstanceOf(Struct);
     expect(table.schema.fields[5].type).toBeInstanceOf(List);
     expect(rowsFromArrowIpc(bytes)).toEqual(rows);
+  });
+
+  it("the columnar codec agrees with apache-arrow's own row builders and row proxies", () => {
+    const rows = syntheticRows(200, 9);
+    // independent encoder: apache-arrow's generic builder from row objects, as an IPC stream
+    const builder = makeBuilder({ type: new Struct(SIM_ROW_SCHEMA.fields), nullValues: [null, undefined] });
+    for (const r of rows) builder.append(r as never);
+    const table = new Table([new RecordBatch(SIM_ROW_SCHEMA, builder.finish().flush() as never)]);
+    expect(rowsFromArrowIpc(tableToIPC(table, "stream"))).toEqual(rows);
+    // independent decoder: apache-arrow's row proxies on our file
+    const ours = tableFromIPC(rowsToArrowIpc(rows));
+    for (let i = 0; i < rows.length; i += 37) {
+      const proxy = ours.get(i)!.toJSON() as Record<string, { toJSON?: () => unknown; toArray?: () => unknown[] } & Record<string, unknown>>;
+      expect(proxy.event).toBe(rows[i].event);
+      expect((proxy.truth as unknown as { toJSON(): unknown }).toJSON()).toEqual(rows[i].truth);
+      const hits = (proxy.klmHits as unknown as { toArray(): { toJSON(): unknown }[] }).toArray().map((h) => h.toJSON());
+      expect(hits).toEqual(rows[i].klmHits);
+      const ip = (proxy.ip as unknown as { toJSON(): Record<string, unknown> }).toJSON();
+      expect(Array.from(ip.covariance as Iterable<number>)).toEqual(rows[i].ip.covariance);
+    }
+    // a column of another type is refused with a FormatError naming it
+    const wrong = new Table({ event: vectorFromArray([1.5], new Float64()) });
+    expect(() => rowsFromArrowIpc(tableToIPC(wrong, "file"))).toThrow(/column "event" has type Float64/);
   });
 
   it("JSONL reads back equal; a broken line is a FormatError naming it", () => {

@@ -10,7 +10,7 @@
 import type { DetectorConditions, EclDigit, KlmHit, ParticleState, SimTrackRow, TrackTruth } from "./types.js";
 import { Random } from "./random.js";
 import { transportParticle, type TransportResult } from "./transport.js";
-import { addEclBackground, applyEclReadout, eclDigitsAround, eclDigitsFromDeposits } from "./eclResponse.js";
+import { addEclBackground, applyEclReadout, eclDigitsFromDeposits } from "./eclResponse.js";
 import { eclNeighbourhood } from "../geometry/eclNeighbours.js";
 import { crystalTowards } from "../geometry/ecl.js";
 import { klmBackgroundHits, klmHitsFromCrossings } from "./klmResponse.js";
@@ -82,6 +82,18 @@ function eclEntryCrystal(result: TransportResult): number | null {
   return result.eclDeposits.length > 0 ? crystalTowards(result.eclDeposits[0].x, result.eclDeposits[0].y, result.eclDeposits[0].z) : null;
 }
 
+/** The digits (sorted by cellId) whose crystal is in `cells` (sorted ascending): a merge of the two lists. */
+function digitsInside(digits: readonly EclDigit[], cells: readonly number[]): EclDigit[] {
+  const out: EclDigit[] = [];
+  let j = 0;
+  for (const d of digits) {
+    while (j < cells.length && cells[j] < d.cellId) j++;
+    if (j === cells.length) break;
+    if (cells[j] === d.cellId) out.push(d);
+  }
+  return out;
+}
+
 export interface SimulatedEvent {
   rows: SimTrackRow[];
   /** the transport of each track, for event displays and studies (same order as rows) */
@@ -140,7 +152,7 @@ export function simulateEventDetailed(
       truth: trackTruth(particles[i], transports[i].truth),
       ip: ips[i],
       klmHits,
-      eclDigits: cell === null ? [] : eclDigitsAround(eclDigits, cell, STORED_ECL_NEIGHBOURHOOD),
+      eclDigits: cell === null ? [] : digitsInside(eclDigits, neighbourhoods[i]),
     });
   }
   return { rows, transports, eclDigits };
