@@ -233,7 +233,11 @@ function endcapHit(c: KlmCrossing, rng: Random): KlmHit | null {
 
 const ENDCAP_QUADRANT_AREA = (Math.PI / 4) * (EKLM_ACTIVE_OUTER_RADIUS ** 2 - EKLM_ACTIVE_INNER_RADIUS ** 2);
 
-/** Expected background hits of one sector of one layer per event at ×1 (density × strip-covered area). */
+/**
+ * Expected background hits drawn in one sector of one layer per event at ×1: density × the strip-covered
+ * area (barrel) or × the active annulus quadrant (endcap; the draws falling where the endcap strips leave
+ * the quadrant uncovered, |x| or |y| < 32 cm, are dropped).
+ */
 export function klmBackgroundMean(section: KlmSection, layer: number): number {
   if (section === "barrel") {
     const area = barrelPhiStripCount(layer) * barrelPhiStripWidth(layer) * 2 * barrelZStripCount(layer) * barrelZStripWidth(layer);
