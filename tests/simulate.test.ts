@@ -376,6 +376,53 @@ describe("muid simulate as a command", () => {
     expect(readSimRows(again)).toEqual(rows);
   });
 
+  it("end to end through the real chain: --kind klm --events 200 --seed 1 gives physical rows", () => {
+    const out = path.join(tmp, "e2e.arrow");
+    const r = runCli(["--kind", "klm", "--events", "200", "--seed", "1", "-o", out]);
+    expect(r.stderr).toBe("");
+    expect(r.status).toBe(0);
+    const rows = readSimRows(out);
+    const byEvent = new Map<number, SimTrackRow[]>();
+    for (const row of rows) byEvent.set(row.event, [...(byEvent.get(row.event) ?? []), row]);
+    let deepTracks = 0, deepTracksWithHits = 0;
+    expect([...byEvent.keys()].sort((a, b) => a - b)).toEqual(Array.from({ length: 200 }, (_, i) => i));
+    for (const event of byEvent.values()) {
+      expect(event.length).toBeGreaterThanOrEqual(4);
+      expect(event.length).toBeLessThanOrEqual(16);
+      expect(event.map((x) => x.track)).toEqual(event.map((_, i) => i));
+      // every row carries the event's hits: its own, the other tracks' and the background
+      for (const x of event) expect(x.klmHits).toEqual(event[0].klmHits);
+      const owners = new Set(event[0].klmHits.map((h) => h.truthTrack));
+      for (const x of event) {
+        if (x.truth.klmLayerReached <= 1) continue;
+        deepTracks++;
+        if (owners.has(x.track)) deepTracksWithHits++;
+      }
+    }
+    // a track through ≥ 2 layers has hits of its own, except in the strip-less zones (endcap |x| or |y| < 32 cm)
+    expect(deepTracksWithHits / deepTracks).toBeGreaterThan(0.9);
+    const mean = (list: SimTrackRow[], f: (x: SimTrackRow) => number): number => list.reduce((a, x) => a + f(x), 0) / list.length;
+    const muons = rows.filter((x) => Math.abs(x.truth.pdg) === 13);
+    const pions = rows.filter((x) => Math.abs(x.truth.pdg) === 211);
+    // physics.md §6: a muon with p ≥ 1.3 GeV/c at normal incidence crosses all 15 barrel layers
+    const stiffBarrelMuons = muons.filter((x) => x.truth.p > 1.5 && x.truth.theta > 55 && x.truth.theta < 115);
+    expect(stiffBarrelMuons.length).toBeGreaterThan(200);
+    expect(mean(stiffBarrelMuons, (x) => x.truth.klmLayerReached)).toBeGreaterThan(13);
+    expect(mean(stiffBarrelMuons, (x) => (x.truth.klmRegion === "barrel" ? 1 : 0))).toBeGreaterThan(0.9);
+    // physics.md §5.1: a muon leaves ≈170–220 MeV in 30 cm of CsI; it never interacts hadronically
+    expect(mean(stiffBarrelMuons, (x) => x.truth.eclDeposit)).toBeGreaterThan(0.15);
+    expect(mean(stiffBarrelMuons, (x) => x.truth.eclDeposit)).toBeLessThan(0.3);
+    expect(muons.some((x) => x.truth.interactedInEcl || x.truth.interactedInKlm || x.truth.decayedInFlight)).toBe(false);
+    // physics.md §5.2: ≈55 % of pions interact in the ECL; far fewer reach deep KLM layers than muons
+    expect(mean(pions, (x) => (x.truth.interactedInEcl ? 1 : 0))).toBeGreaterThan(0.35);
+    expect(mean(pions, (x) => (x.truth.interactedInEcl ? 1 : 0))).toBeLessThan(0.75);
+    expect(mean(pions, (x) => x.truth.klmLayerReached)).toBeLessThan(mean(muons, (x) => x.truth.klmLayerReached) / 2);
+    // the ECL neighbourhood of a track that deposited energy holds digits, all inside the 11×11 map
+    const deposited = rows.filter((x) => x.truth.eclDeposit > 0.05);
+    expect(mean(deposited, (x) => (x.eclDigits.length > 0 ? 1 : 0))).toBeGreaterThan(0.95);
+    for (const x of rows) for (const d of x.eclDigits) expect(d.energy).toBeGreaterThanOrEqual(0.001);
+  });
+
   it("SIGINT mid-run leaves no file under the final name (and removes the partial one)", async () => {
     const out = path.join(tmp, "cli-interrupted.arrow");
     const child = spawn(process.execPath, [cli, "simulate", "--kind", "klm", "--events", "100000000", "-o", out], { stdio: ["ignore", "pipe", "pipe"] });
@@ -397,11 +444,12 @@ describe("muid simulate as a command", () => {
 });
 
 /**
- * TEMPORARY STAND-INS for src/sim/transport.ts and src/sim/klmResponse.ts (their bodies were still
- * skeletons when this was written): a straight-line "transport" that leaves six 30 MeV ionisation
- * deposits along the ray through the ECL barrel (none below 0.28 GeV/c) and crosses barrel layers 1–3,
- * and a response that makes one hit per crossing plus one background hit. They test the wiring of
- * simulateEvent only: sharing of hits and crystal energies between the tracks of an event.
+ * Test doubles for src/sim/transport.ts and src/sim/klmResponse.ts, written as stand-ins before their
+ * bodies existed and kept for a deterministic check of the wiring: a straight-line "transport" that
+ * leaves six 30 MeV ionisation deposits along the ray through the ECL barrel (none below 0.28 GeV/c)
+ * and crosses barrel layers 1–3, and a response that makes one hit per crossing plus one background
+ * hit. They test simulateEvent's sharing of hits and crystal energies between the tracks of an event;
+ * the real chain is tested end to end above.
  */
 const standInTransport = (state: { px: number; py: number; pz: number }) => {
   const p = Math.hypot(state.px, state.py, state.pz);
@@ -425,7 +473,7 @@ const standInHits = (crossings: { section: "barrel"; sector: number; layer: numb
   crossings.map((c) => ({ section: c.section, sector: c.sector, layer: c.layer, x: c.x, y: c.y, z: c.z, uStripMin: 0, uStripMax: 0, vStripMin: 0, vStripMax: 0, time: c.time, truthTrack: trackIndex }));
 const standInBackground = (): KlmHit[] => [{ section: "forward", sector: 2, layer: 7, x: 50, y: 50, z: 300, uStripMin: 3, uStripMax: 3, vStripMin: 9, vStripMax: 9, time: 12, truthTrack: -1 }];
 
-describe("simulateEvent wiring (temporary stand-in transport and KLM response)", () => {
+describe("simulateEvent wiring (test-double transport and KLM response)", () => {
   it("shares every track's KLM hits and ECL crystal energies within the event", async () => {
     vi.resetModules();
     vi.doMock("../src/sim/transport.js", () => ({ transportParticle: standInTransport }));
