@@ -9,16 +9,16 @@
  *   klm.muonId          muon probability per method: "likelihood", and one per DNN model
  *
  * JSON Lines carry it as is. Arrow files use src/sim/io.ts's schema with one more struct column `klm`
- * (io.ts's writer knows only SimTrackRow, so this adapter writes and reads the extended schema with the
- * same apache-arrow calls). The Arrow file is assembled in memory and written atomically.
+ * (io.ts's writer knows only SimTrackRow: this adapter takes its record batches and adds the column).
+ * The Arrow file is assembled in memory and written atomically.
  */
 import * as fs from "node:fs";
 import {
   Bool, Field, FixedSizeList, Float32, Float64, Int8, Int16, Int32, List, RecordBatch, Schema, Struct, Table,
-  makeBuilder, tableFromIPC, tableToIPC,
+  makeBuilder, makeData, tableFromIPC, tableToIPC,
 } from "apache-arrow";
 import { FormatError, MuidError } from "../errors.js";
-import { SIM_ROW_SCHEMA, checkWritablePath, formatFromPath, rowToJsonLine, rowsFromArrowIpc, type SimFormat } from "../sim/io.js";
+import { SIM_ROW_SCHEMA, checkWritablePath, formatFromPath, rowToJsonLine, rowsFromArrowIpc, rowsToRecordBatch, type SimFormat } from "../sim/io.js";
 import type { SimTrackRow } from "../sim/types.js";
 import { writeFileAtomic } from "../cli/files.js";
 import { KLM_FEATURES } from "./klmFeatures.js";
@@ -108,11 +108,16 @@ export function writeReconstructedRows(file: string, rows: readonly Reconstructe
   const hypotheses = rows.length > 0 ? Object.keys(rows[0]!.klm.logL) : [];
   const methods = rows.length > 0 ? Object.keys(rows[0]!.klm.muonId) : [];
   const schema = reconstructedRowSchema(hypotheses, methods);
+  const klm = schema.fields[schema.fields.length - 1]!.type as Struct;
   const batches: RecordBatch[] = [];
   for (let i = 0; i < rows.length; i += ROWS_PER_BATCH) {
-    const builder = makeBuilder({ type: new Struct(schema.fields), nullValues: [null, undefined] });
-    for (const row of rows.slice(i, i + ROWS_PER_BATCH)) builder.append(row as never);
-    batches.push(new RecordBatch(schema, builder.finish().flush() as never));
+    const slice = rows.slice(i, i + ROWS_PER_BATCH);
+    // the SimTrackRow columns through io.ts's columnar codec, the klm struct through a row builder
+    const sim = rowsToRecordBatch(slice);
+    const builder = makeBuilder({ type: klm, nullValues: [null, undefined] });
+    for (const row of slice) builder.append(row.klm as never);
+    const data = makeData({ type: new Struct(schema.fields), length: slice.length, nullCount: 0, children: [...sim.data.children, builder.finish().flush()] });
+    batches.push(new RecordBatch(schema, data as never));
   }
   const table = batches.length > 0 ? new Table(batches) : new Table(schema);
   writeFileAtomic(file, tableToIPC(table, "file"));
