@@ -3,7 +3,9 @@ import { MuidError } from "../errors.js";
 import { registerExport } from "./export.js";
 import { registerImport } from "./import.js";
 import { registerPredict } from "./predict.js";
+import { registerReconstruct } from "./reconstruct.js";
 import { registerSimulate } from "./simulate.js";
+import { registerTrain } from "./train.js";
 
 /** Exit codes: 0 ok, 1 unexpected failure, 2 bad usage or option, 3 bad input or file, 4 IO. */
 const EXIT = { ok: 0, internal: 1, usage: 2, input: 3, io: 4 } as const;
@@ -19,6 +21,8 @@ registerImport(program);
 registerExport(program);
 registerPredict(program);
 registerSimulate(program);
+registerReconstruct(program);
+registerTrain(program);
 
 try {
   await program.parseAsync(process.argv);
