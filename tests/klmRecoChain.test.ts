@@ -13,7 +13,8 @@ import { Random } from "../src/sim/random.js";
 import type { KlmHit, TrackAtIp } from "../src/sim/types.js";
 import { InputError } from "../src/errors.js";
 import { transportParticle } from "../src/sim/transport.js";
-import { defaultDetectorConditions } from "../src/sim/event.js";
+import { defaultDetectorConditions, eventRandom, simulateEvent } from "../src/sim/event.js";
+import { generateGunEvent, klmStudyGun } from "../src/sim/generators.js";
 
 const DEG = Math.PI / 180;
 
@@ -235,5 +236,36 @@ describe("association along the swim", () => {
     expect(r[1]!.matchedHits.length).toBe(15);
     expect(r[2]!.matchedHits.length).toBe(0);
     expect(r[1]!.matchedHits.every((m) => hits[m.hitIndex]!.truthTrack === 1)).toBe(true);
+  });
+});
+
+describe("simulated events (src/sim/event.ts, KLM study gun)", () => {
+  it("wasm kernel and scalar twin agree on every decision and number; muons are matched to their own hits", () => {
+    const conditions = defaultDetectorConditions();
+    const gun = klmStudyGun();
+    let tracks = 0, matched = 0, own = 0, muonLayers = 0, muonHits = 0;
+    for (let event = 0; event < 40; event++) {
+      const rng = eventRandom(99, event);
+      const rows = simulateEvent(generateGunEvent(gun, rng), event, rng, conditions);
+      const a = scalar.reconstructRows(rows);
+      const b = wasm.reconstructRows(rows);
+      rows.forEach((row, t) => {
+        expectSame(a[t]!, b[t]!, `event ${event} track ${t}`);
+        tracks++;
+        matched += a[t]!.matchedHits.length;
+        own += a[t]!.matchedHits.filter((m) => row.klmHits[m.hitIndex]!.truthTrack === row.track).length;
+        if (Math.abs(row.truth.pdg) === 13 && a[t]!.outcome > 0) {
+          muonLayers += a[t]!.crossings.filter((c) => c.extBit).length;
+          muonHits += a[t]!.matchedHits.length;
+        }
+      });
+    }
+    console.log(`simulated: ${tracks} tracks, ${matched} matched hits, own ${(own / matched).toFixed(4)}, muon hits per ext layer ${(muonHits / muonLayers).toFixed(3)}`);
+    expect(tracks).toBeGreaterThan(200);
+    expect(matched).toBeGreaterThan(1000);
+    // nearly every matched hit is the track's own (the rest: other tracks' or background hits inside the gate)
+    expect(own / matched).toBeGreaterThan(0.95);
+    // muons leave a matched hit in most crossed layers (layer efficiency 0.96, strip gaps)
+    expect(muonHits / muonLayers).toBeGreaterThan(0.85);
   });
 });
