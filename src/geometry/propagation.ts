@@ -303,6 +303,8 @@ export class Propagator {
   private readonly tmp = new Float64Array(36);
   private readonly cov = new Float64Array(36);
   private readonly kinematics: StepKinematics = { beta: 1, betaGamma: 1, mass: 1 };
+  // start of the current step (for crossings interpolated inside merged gaps)
+  private stepX = 0; private stepY = 0; private stepZ = 0; private stepTime = 0;
 
   /** Sets the particle and the mode; the state is copied. */
   start(
@@ -390,22 +392,32 @@ export class Propagator {
       this.cellKind = CELL_OUTSIDE;
       return;
     }
-    const sector = barrelSectorOf(x, y);
-    const perp = x * sectorCos(sector) + y * sectorSin(sector);
-    if (perp >= BKLM_OUTER_RADIUS) {
-      this.cellKind = CELL_OUTSIDE;
-      return;
-    }
-    if (az < BKLM_HALF_LENGTH && perp >= BKLM_INNER_RADIUS) {
-      this.cellKind = CELL_BARREL_KLM;
-      this.cellSector = sector;
-      const k = findCell(BARREL_BOUNDS[sector - 1]!, BARREL_CELLS, perp);
-      this.cellIndex = k;
-      if (k % 3 === 2) {
-        this.cellMaterial = MATERIAL_IRON;
-        this.bz = barrelReturnField((k - 2) / 3, zeta, this.fieldScale);
+    if (r >= BKLM_INNER_RADIUS) {
+      // octagon radius and sector: the largest projection on the 8 sector normals (no atan2 in the hot path)
+      let sector = 1;
+      let perp = -Infinity;
+      for (let k = 1; k <= BKLM_SECTORS; k++) {
+        const d = x * sectorCos(k) + y * sectorSin(k);
+        if (d > perp) {
+          perp = d;
+          sector = k;
+        }
       }
-      return;
+      if (perp >= BKLM_OUTER_RADIUS) {
+        this.cellKind = CELL_OUTSIDE;
+        return;
+      }
+      if (az < BKLM_HALF_LENGTH && perp >= BKLM_INNER_RADIUS) {
+        this.cellKind = CELL_BARREL_KLM;
+        this.cellSector = sector;
+        const k = findCell(BARREL_BOUNDS[sector - 1]!, BARREL_CELLS, perp);
+        this.cellIndex = k;
+        if (k % 3 === 2) {
+          this.cellMaterial = MATERIAL_IRON;
+          this.bz = barrelReturnField((k - 2) / 3, zeta, this.fieldScale);
+        }
+        return;
+      }
     }
     if (az >= EKLM_SECTION_FRONT) {
       if (r < EKLM_SECTION_INNER_RADIUS) {
@@ -729,8 +741,12 @@ export class Propagator {
         const bounds = BARREL_BOUNDS[sector - 1]!;
         const c = sectorCos(sector), sn = sectorSin(sector);
         const k = this.cellIndex;
-        if ((d = this.planeDistance(c, sn, 0, bounds[k]!, best)) < best) best = d;
-        if ((d = this.planeDistance(c, sn, 0, bounds[k + 1]!, best)) < best) best = d;
+        // without a covariance the two halves of a gap are one field-free step (crossing interpolated)
+        const merge = s.covariance === null && k % 3 !== 2;
+        const inner = merge && k % 3 === 1 ? bounds[k - 1]! : bounds[k]!;
+        const outer = merge && k % 3 === 0 ? bounds[k + 2]! : bounds[k + 1]!;
+        if ((d = this.planeDistance(c, sn, 0, inner, best)) < best) best = d;
+        if ((d = this.planeDistance(c, sn, 0, outer, best)) < best) best = d;
         // sector edges at φ_s ± 22.5°: planes through the axis with normals along ∓φ̂ there
         const e1 = (sector - 1) * (Math.PI / 4) + Math.PI / 8;
         const e2 = (sector - 1) * (Math.PI / 4) - Math.PI / 8;
@@ -743,8 +759,12 @@ export class Propagator {
       case CELL_ENDCAP_KLM: {
         const k = this.cellIndex;
         const sign = s.z > DETECTOR_Z_OFFSET ? 1 : -1;
-        if ((d = this.planeDistance(0, 0, 1, DETECTOR_Z_OFFSET + sign * ENDCAP_BOUNDS[k]!, best)) < best) best = d;
-        if ((d = this.planeDistance(0, 0, 1, DETECTOR_Z_OFFSET + sign * ENDCAP_BOUNDS[k + 1]!, best)) < best) best = d;
+        const j = k === 0 ? 2 : (k - 1) % 3;
+        const merge = s.covariance === null && j !== 2;
+        const inner = merge && j === 1 ? ENDCAP_BOUNDS[k - 1]! : ENDCAP_BOUNDS[k]!;
+        const outer = merge && j === 0 ? ENDCAP_BOUNDS[k + 2]! : ENDCAP_BOUNDS[k + 1]!;
+        if ((d = this.planeDistance(0, 0, 1, DETECTOR_Z_OFFSET + sign * inner, best)) < best) best = d;
+        if ((d = this.planeDistance(0, 0, 1, DETECTOR_Z_OFFSET + sign * outer, best)) < best) best = d;
         if ((d = this.cylinderDistance(EKLM_SECTION_INNER_RADIUS, best)) < best) best = d;
         if ((d = this.cylinderDistance(EKLM_SECTION_OUTER_RADIUS, best)) < best) best = d;
         break;
@@ -960,6 +980,7 @@ export class Propagator {
       else step = limit;
       // move on the helix
       const x0 = s.x, y0 = s.y, z0 = s.z;
+      this.stepX = x0; this.stepY = y0; this.stepZ = z0; this.stepTime = s.time;
       this.helixAt(step);
       if (s.covariance) {
         this.helixJacobian(step);
@@ -990,8 +1011,13 @@ export class Propagator {
       }
       const oldKind = this.cellKind;
       const oldIndex = this.cellIndex;
+      const oldSector = this.cellSector;
       this.locate();
-      if (this.cellKind !== oldKind || this.cellIndex !== oldIndex) {
+      if (s.covariance === null && (oldKind === CELL_BARREL_KLM || oldKind === CELL_ENDCAP_KLM)) {
+        // merged gap halves: every step that started in a gap is checked for a middle-plane crossing
+        const stop = this.crossMergedGap(oldKind, oldIndex, oldSector, observer);
+        if (stop !== -1) return stop as StopReason;
+      } else if (this.cellKind !== oldKind || this.cellIndex !== oldIndex) {
         const stop = this.crossBoundary(oldKind, oldIndex, observer);
         if (stop !== -1) return stop as StopReason;
       }
@@ -1053,6 +1079,50 @@ export class Propagator {
       }
     }
     return -1;
+  }
+
+  /**
+   * Leaving a KLM cell when the gap halves are merged (no covariance): a step that started in a gap and
+   * passed its middle plane crossed the layer there; the gap is field-free and empty, so the crossing point
+   * is on the straight segment of the step. The crossing is recorded and the layer's thin material applied
+   * at that point; the particle then continues from the end of the step.
+   */
+  private crossMergedGap(oldKind: number, oldIndex: number, oldSector: number, observer: PropagationObserver): number {
+    const s = this.state;
+    if (this.cellKind !== oldKind) observer.cellEntered(this.cellKind, s);
+    let j: number, layer: number, before: number, after: number;
+    let section: KlmSection;
+    if (oldKind === CELL_BARREL_KLM) {
+      j = oldIndex % 3;
+      if (j === 2) return -1;
+      layer = (oldIndex - j) / 3 + 1;
+      const middle = BARREL_BOUNDS[oldSector - 1]![3 * (layer - 1) + 1]!;
+      const c = sectorCos(oldSector), sn = sectorSin(oldSector);
+      before = this.stepX * c + this.stepY * sn - middle;
+      after = s.x * c + s.y * sn - middle;
+      section = "barrel";
+    } else {
+      j = oldIndex === 0 ? 2 : (oldIndex - 1) % 3;
+      if (j === 2) return -1;
+      layer = (oldIndex - 1 - j) / 3 + 1;
+      const forward = this.stepZ > DETECTOR_Z_OFFSET;
+      if (layer > (forward ? EKLM_FORWARD_LAYERS : EKLM_BACKWARD_LAYERS)) return -1;
+      const middle = ENDCAP_BOUNDS[1 + 3 * (layer - 1) + 1]!;
+      before = Math.abs(this.stepZ - DETECTOR_Z_OFFSET) - middle;
+      after = Math.abs(s.z - DETECTOR_Z_OFFSET) - middle;
+      section = forward ? "forward" : "backward";
+    }
+    if ((before < 0) === (after < 0)) return -1;
+    const f = before / (before - after);
+    const ex = s.x, ey = s.y, ez = s.z, et = s.time;
+    s.x = this.stepX + f * (ex - this.stepX);
+    s.y = this.stepY + f * (ey - this.stepY);
+    s.z = this.stepZ + f * (ez - this.stepZ);
+    s.time = this.stepTime + f * (et - this.stepTime);
+    const sector = section === "barrel" ? oldSector : endcapSectorOf(s.x, s.y);
+    const stop = this.layerPlane(section, sector, layer, observer);
+    s.x = ex; s.y = ey; s.z = ez; s.time = et;
+    return stop;
   }
 
   /** A KLM layer middle plane: its thin detector material, then the crossing record. */

@@ -19,6 +19,7 @@ import type { Random } from "./random.js";
 import type { KlmCrossing } from "./transport.js";
 import { InputError } from "../errors.js";
 import {
+  DETECTOR_Z_OFFSET,
   BKLM_LAYERS,
   BKLM_SCINTILLATOR_THICKNESS,
   BKLM_SECTORS,
@@ -246,60 +247,108 @@ export function klmBackgroundMean(section: KlmSection, layer: number): number {
   return ENDCAP_QUADRANT_AREA * KLM_BACKGROUND_DENSITY_SCINTILLATOR;
 }
 
+/** Every (section, layer, sector) with its geometry, and the cumulative background means for drawing one. */
+interface BackgroundCell {
+  section: KlmSection;
+  layer: number;
+  sector: number;
+  /** barrel: strips per view, plane radius, strip widths, sector normal; endcap: plane z */
+  nU: number;
+  nV: number;
+  radius: number;
+  widthU: number;
+  widthV: number;
+  cos: number;
+  sin: number;
+  z: number;
+}
+const BACKGROUND_CELLS: BackgroundCell[] = [];
+const BACKGROUND_CUMULATIVE: number[] = [];
+{
+  let total = 0;
+  for (let layer = 1; layer <= BKLM_LAYERS; layer++) {
+    for (let sector = 1; sector <= BKLM_SECTORS; sector++) {
+      BACKGROUND_CELLS.push({
+        section: "barrel", layer, sector,
+        nU: barrelPhiStripCount(layer), nV: 2 * barrelZStripCount(layer), radius: barrelLayerRadius(layer, sector),
+        widthU: barrelPhiStripWidth(layer), widthV: barrelZStripWidth(layer), cos: sectorCos(sector), sin: sectorSin(sector), z: 0,
+      });
+      BACKGROUND_CUMULATIVE.push((total += klmBackgroundMean("barrel", layer)));
+    }
+  }
+  for (const section of ["forward", "backward"] as const) {
+    const layers = section === "forward" ? EKLM_FORWARD_LAYERS : EKLM_BACKWARD_LAYERS;
+    for (let layer = 1; layer <= layers; layer++) {
+      for (let sector = 1; sector <= EKLM_SECTORS; sector++) {
+        BACKGROUND_CELLS.push({
+          section, layer, sector, nU: endcapStripCount(), nV: endcapStripCount(), radius: 0,
+          widthU: endcapStripWidth(), widthV: endcapStripWidth(), cos: 0, sin: 0, z: endcapLayerZ(section, layer),
+        });
+        BACKGROUND_CUMULATIVE.push((total += klmBackgroundMean(section, layer)));
+      }
+    }
+  }
+}
+const BACKGROUND_TOTAL = BACKGROUND_CUMULATIVE[BACKGROUND_CUMULATIVE.length - 1]!;
+
 /**
  * Beam-background 2-D hits of one event: in every sector of every layer Poisson(mean × klmBackground)
- * single-strip hits, uniform over the strip-covered area (barrel) or the active annulus quadrant
- * (endcap), uniform in time within ±KLM_BACKGROUND_TIME_WINDOW; truthTrack −1.
+ * single-strip hits (drawn as one Poisson total split over the sectors and layers in proportion to their
+ * means, the same distribution), uniform over the strip-covered area (barrel) or the active annulus
+ * quadrant (endcap), uniform in time within ±KLM_BACKGROUND_TIME_WINDOW; truthTrack −1.
  */
 export function klmBackgroundHits(rng: Random, conditions: DetectorConditions): KlmHit[] {
   const scale = conditions.klmBackground;
   if (!Number.isFinite(scale) || scale < 0) throw new InputError(`KLM background scale ${scale} must be a finite number ≥ 0`);
   const hits: KlmHit[] = [];
   if (scale === 0) return hits;
-  for (let layer = 1; layer <= BKLM_LAYERS; layer++) {
-    const mean = klmBackgroundMean("barrel", layer) * scale;
-    const nPhi = barrelPhiStripCount(layer);
-    const nZ2 = 2 * barrelZStripCount(layer);
-    for (let sector = 1; sector <= BKLM_SECTORS; sector++) {
-      const count = rng.poisson(mean);
-      for (let k = 0; k < count; k++) {
-        const us = 1 + rng.int(nPhi);
-        const vs = 1 + rng.int(nZ2);
-        const g = barrelGlobal(barrelLayerRadius(layer, sector), barrelPhiStripCentre(layer, us), barrelZStripCentre(layer, vs), sector);
-        hits.push({
-          section: "barrel", sector, layer, x: g.x, y: g.y, z: g.z,
-          uStripMin: us, uStripMax: us, vStripMin: vs, vStripMax: vs,
-          time: rng.range(-KLM_BACKGROUND_TIME_WINDOW, KLM_BACKGROUND_TIME_WINDOW), truthTrack: -1,
-        });
-      }
-    }
-  }
-  const mean = klmBackgroundMean("forward", 1) * scale;
-  const n = endcapStripCount();
+  const count = rng.poisson(BACKGROUND_TOTAL * scale);
   const rIn2 = EKLM_ACTIVE_INNER_RADIUS ** 2;
   const rOut2 = EKLM_ACTIVE_OUTER_RADIUS ** 2;
-  for (const section of ["forward", "backward"] as const) {
-    const layers = section === "forward" ? EKLM_FORWARD_LAYERS : EKLM_BACKWARD_LAYERS;
-    for (let layer = 1; layer <= layers; layer++) {
-      for (let sector = 1; sector <= EKLM_SECTORS; sector++) {
-        const count = rng.poisson(mean);
-        for (let k = 0; k < count; k++) {
-          // uniform in the quadrant's annulus: r² uniform, angle uniform within the quadrant
-          const r = Math.sqrt(rIn2 + (rOut2 - rIn2) * rng.uniform());
-          const a = (sector - 1) * (Math.PI / 2) + (Math.PI / 2) * rng.uniform();
-          const us = Math.floor(endcapStripCoordinate(r * Math.cos(a))) + 1;
-          const vs = Math.floor(endcapStripCoordinate(r * Math.sin(a))) + 1;
-          if (us < 1 || us > n || vs < 1 || vs > n) continue;
-          const sx = sector === 1 || sector === 4 ? 1 : -1;
-          const sy = sector <= 2 ? 1 : -1;
-          hits.push({
-            section, sector, layer, x: sx * endcapStripCentre(us), y: sy * endcapStripCentre(vs), z: endcapLayerZ(section, layer),
-            uStripMin: us, uStripMax: us, vStripMin: vs, vStripMax: vs,
-            time: rng.range(-KLM_BACKGROUND_TIME_WINDOW, KLM_BACKGROUND_TIME_WINDOW), truthTrack: -1,
-          });
-        }
-      }
+  for (let k = 0; k < count; k++) {
+    // One uniform picks the sector of a layer (binary search in the cumulative means); what is left of it,
+    // rescaled, is again uniform and independent and picks the strips (saves random numbers in a hot loop).
+    const u = rng.uniform() * BACKGROUND_TOTAL;
+    let lo = 0;
+    let hi = BACKGROUND_CUMULATIVE.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (BACKGROUND_CUMULATIVE[mid]! <= u) lo = mid + 1;
+      else hi = mid;
     }
+    const cell = BACKGROUND_CELLS[lo]!;
+    const below = lo === 0 ? 0 : BACKGROUND_CUMULATIVE[lo - 1]!;
+    let rest = (u - below) / (BACKGROUND_CUMULATIVE[lo]! - below);
+    const second = rng.uniform();
+    const time = -KLM_BACKGROUND_TIME_WINDOW + 2 * KLM_BACKGROUND_TIME_WINDOW * second;
+    if (cell.section === "barrel") {
+      let a = rest * cell.nU;
+      const us = Math.min(Math.floor(a), cell.nU - 1) + 1;
+      rest = a - (us - 1);
+      a = rest * cell.nV;
+      const vs = Math.min(Math.floor(a), cell.nV - 1) + 1;
+      // strip centres (klm.ts barrelPhiStripCentre / barrelZStripCentre) on the layer plane
+      const lu = (us - 0.5 - cell.nU / 2) * cell.widthU;
+      const zeta = (vs - 0.5 - cell.nV / 2) * cell.widthV;
+      hits.push({
+        section: "barrel", sector: cell.sector, layer: cell.layer,
+        x: cell.radius * cell.cos - lu * cell.sin, y: cell.radius * cell.sin + lu * cell.cos, z: zeta + DETECTOR_Z_OFFSET,
+        uStripMin: us, uStripMax: us, vStripMin: vs, vStripMax: vs, time, truthTrack: -1,
+      });
+      continue;
+    }
+    // uniform in the quadrant's annulus: r² uniform (the rest of the first uniform), angle uniform (a third one)
+    const r = Math.sqrt(rIn2 + (rOut2 - rIn2) * rest);
+    const a = (cell.sector - 1) * (Math.PI / 2) + (Math.PI / 2) * rng.uniform();
+    const us = Math.floor(endcapStripCoordinate(r * Math.cos(a))) + 1;
+    const vs = Math.floor(endcapStripCoordinate(r * Math.sin(a))) + 1;
+    if (us < 1 || us > cell.nU || vs < 1 || vs > cell.nV) continue;
+    const sx = cell.sector === 1 || cell.sector === 4 ? 1 : -1;
+    const sy = cell.sector <= 2 ? 1 : -1;
+    hits.push({
+      section: cell.section, sector: cell.sector, layer: cell.layer, x: sx * endcapStripCentre(us), y: sy * endcapStripCentre(vs), z: cell.z,
+      uStripMin: us, uStripMax: us, vStripMin: vs, vStripMax: vs, time, truthTrack: -1,
+    });
   }
   return hits;
 }

@@ -141,13 +141,20 @@ class TransportRecorder implements PropagationObserver {
   }
 }
 
+/** One stepper and one set of budgets, reused by every (synchronous, non-reentrant) transport. */
+const sharedPropagator = new Propagator();
+const sharedProcesses = new PionProcesses();
+
 /** Transport of one particle (μ± or π±) from its state at the IP, with the detector's true field. */
 export function transportParticle(state: ParticleState, rng: Random, conditions: DetectorConditions): TransportResult {
   const apdg = Math.abs(state.pdg);
   if (apdg !== PDG.muMinus && apdg !== PDG.piPlus) throw new InputError(`transportParticle: pdg ${state.pdg} is not a muon or a charged pion`);
   if (!Number.isFinite(conditions.fieldScale)) throw new InputError(`transportParticle: fieldScale ${conditions.fieldScale} is not finite`);
-  const propagator = new Propagator();
-  const processes = new PionProcesses();
+  const propagator = sharedPropagator;
+  const processes = sharedProcesses;
+  processes.active = false;
+  processes.decayBudget = Infinity;
+  processes.interactionBudget = Infinity;
   const recorder = new TransportRecorder();
   let isPion = apdg === PDG.piPlus;
   let decayedInFlight = false;
