@@ -71,6 +71,14 @@ export function gammaQ(k: number, y: number): number {
   return Math.exp(-y) * sum;
 }
 
+/** The file stores 6–8 significant digits (compact, and far below the statistical precision of the tables). */
+function significant(v: number, digits: number): number {
+  return v === 0 ? 0 : Number(v.toPrecision(digits));
+}
+function round(v: number, decimals: number): number {
+  return Number(v.toFixed(decimals));
+}
+
 /** (k − 1)! */
 function gammaInteger(k: number): number {
   let g = 1;
@@ -128,14 +136,14 @@ export function transverseEntry(detector: number, halfNdof: number, values: read
   for (let i = 0; i < REDUCED_CHI2_BINS; i++) {
     const mass = gammaQ(k, lambda * REDUCED_CHI2_DX * i) - gammaQ(k, lambda * REDUCED_CHI2_DX * (i + 1));
     const density = (counts[i]! + TRANSVERSE_PRIOR * Math.max(mass, 0)) / ((n + TRANSVERSE_PRIOR) * REDUCED_CHI2_DX);
-    histogram.push(Math.log(Math.max(density, 1e-300)));
+    histogram.push(round(Math.log(Math.max(density, 1e-300)), 6));
   }
   const modelTail = gammaQ(k, lambda * threshold);
   const fraction = (tailCount + TRANSVERSE_PRIOR * modelTail) / (n + TRANSVERSE_PRIOR);
   // ∫_t^∞ scaleY (λx)^(k−1) e^(−λx) dx = scaleY·(k−1)!·Q(k, λt)/λ
   let scaleY = (fraction * lambda) / (gammaInteger(k) * Math.max(modelTail, 1e-300));
   if (!Number.isFinite(scaleY)) scaleY = 0;
-  return { detector, ndof: 2 * k, threshold, scaleX, scaleY, histogram };
+  return { detector, ndof: 2 * k, threshold: round(threshold, 1), scaleX: significant(scaleX, 8), scaleY: significant(scaleY, 8), histogram };
 }
 
 /** Counts of reconstructed tracks per hypothesis, turned into tables by build(). */
@@ -229,7 +237,7 @@ export class KlmLikelihoodAccumulator {
         const pO = (hitO[outcome * KLM_SLOTS + i]! + k * pAll) / (extO[outcome * KLM_SLOTS + i]! + k);
         const c = (outcome * ROWS + lastLayer) * KLM_SLOTS + i;
         const p = (hit[c]! + k * pO) / (ext[c]! + k) / efficiency;
-        layers.push(Math.min(Math.max(p, P_MIN), P_MAX));
+        layers.push(significant(Math.min(Math.max(p, P_MIN), P_MAX), 6));
       }
       return { outcome, lastLayer, layers };
     });
