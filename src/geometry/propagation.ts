@@ -303,6 +303,7 @@ export class Propagator {
   private readonly tmp = new Float64Array(36);
   private readonly cov = new Float64Array(36);
   private readonly kinematics: StepKinematics = { beta: 1, betaGamma: 1, mass: 1 };
+  private normalSpare = NaN;
   // start of the current step (for crossings interpolated inside merged gaps)
   private stepX = 0; private stepY = 0; private stepZ = 0; private stepTime = 0;
 
@@ -327,6 +328,7 @@ export class Propagator {
     this.fieldScale = options.fieldScale ?? 1;
     if (!Number.isFinite(this.fieldScale)) throw new InputError(`propagation start: fieldScale ${this.fieldScale} is not finite`);
     this.rng = options.rng ?? null;
+    this.normalSpare = NaN;
     this.processes = options.processes ?? null;
     if (options.covariance) {
       if (options.covariance.length !== 36) throw new InputError(`propagation start: covariance needs 36 numbers, got ${options.covariance.length}`);
@@ -856,7 +858,7 @@ export class Propagator {
       e1x /= n1; e1y /= n1;
       const e2x = ty * e1z - tz * e1y, e2y = tz * e1x - tx * e1z, e2z = tx * e1y - ty * e1x;
       const rng = this.rng;
-      const z1 = rng.gauss(), z2 = rng.gauss(), z3 = rng.gauss(), z4 = rng.gauss();
+      const z1 = this.normal(rng), z2 = this.normal(rng), z3 = this.normal(rng), z4 = this.normal(rng);
       const th1 = z2 * theta0, th2 = z4 * theta0;
       if (!thin) {
         const y1 = length * theta0 * (z1 / Math.sqrt(12) + z2 / 2);
@@ -875,6 +877,28 @@ export class Propagator {
     }
     s.px = pOut * ux; s.py = pOut * uy; s.pz = pOut * uz;
     return true;
+  }
+
+  /**
+   * A standard normal for the scattering sampling: Marsaglia's polar method on 32-bit uniforms from the
+   * same Random (Random.gauss draws 53-bit uniforms, twice the random words; 32 bits are ample here).
+   * The spare value is cleared in start(), so a transport depends only on its own Random.
+   */
+  private normal(rng: Random): number {
+    const spare = this.normalSpare;
+    if (spare === spare) {
+      this.normalSpare = NaN;
+      return spare;
+    }
+    let u: number, v: number, q: number;
+    do {
+      u = rng.nextU32() * 4.656612873077393e-10 - 1;
+      v = rng.nextU32() * 4.656612873077393e-10 - 1;
+      q = u * u + v * v;
+    } while (q >= 1 || q === 0);
+    const f = Math.sqrt((-2 * Math.log(q)) / q);
+    this.normalSpare = v * f;
+    return u * f;
   }
 
   /** C ← J C Jᵀ for the momentum rescaling p → g(P)·p (position rows unchanged). */
