@@ -227,6 +227,20 @@ describe("muid train and muid reconstruct", () => {
     return expect(program().parseAsync(["node", "muid", "train", "--model", "nope", "--data", jsonl, "-o", path.join(dir, "t.json")])).rejects.toThrow(/unknown --model/);
   });
 
+  it("the shipped weights/klm-likelihood.json is a valid table file with muon and pion hypotheses", () => {
+    const file = "weights/klm-likelihood.json";
+    if (!fs.existsSync(file)) {
+      console.warn(`skipped: ${file} is absent`);
+      return;
+    }
+    const likelihood = KlmLikelihood.fromJsonText(fs.readFileSync(file, "utf8"));
+    expect(likelihood.hypotheses.map((h) => h.pdg).sort((a, b) => a - b)).toEqual([13, 211]);
+    // a muon leaving through the outermost barrel layer (outcome 3) fires its crossed layers most of the time
+    const mu = likelihood.hypotheses.find((h) => h.pdg === 13)!;
+    for (const layer of [2, 6, 10, 14]) expect(mu.layerProbability(3, 14, layer)).toBeGreaterThan(0.8);
+    expect(likelihood.efficiency).toBe(1);
+  });
+
   it("names DNN methods after their weight files", () => {
     expect(methodNameFromFile("weights/klm-dnn.safetensors")).toBe("dnn");
     expect(methodNameFromFile("klm-dnn-global.safetensors")).toBe("dnnGlobal");
