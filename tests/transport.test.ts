@@ -136,11 +136,13 @@ describe("pions (physics.md §2.4, §5.2, §6)", () => {
       let interacted = 0;
       for (let i = 0; i < 2500; i++) {
         const r = transportParticle(particle(kind, p), rng, conditions(0));
-        // pions that reached the CsI as pions (not absorbed or decayed before)
-        if (r.truth.decayedInFlight) continue;
-        if (r.eclDeposits.length === 0 && !r.truth.interactedInEcl) continue;
+        // pions that entered the CsI as pions: no decay or interaction in front of it (r < 125 cm, the front
+        // container wall included), and an ionisation deposit or a vertex in the CsI
+        const first = r.vertices[0];
+        if (first && Math.hypot(first.x, first.y) < 125.01) continue;
+        if (r.eclDeposits.length === 0 && !r.vertices.some((v) => v.material === MATERIAL_CSI)) continue;
         entered++;
-        if (r.truth.interactedInEcl) interacted++;
+        if (first?.kind === "interaction" && first.material === MATERIAL_CSI) interacted++;
       }
       const probability = interacted / entered;
       expect(Math.abs(probability - expected), `${kind} ${p} GeV/c: ${probability.toFixed(3)} vs ${expected}`).toBeLessThanOrEqual(0.05);

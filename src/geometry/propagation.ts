@@ -256,8 +256,8 @@ export interface PropagationObserver {
 
 // ───────────── the stepper ─────────────
 
+/** After a boundary step the point is pushed this far (cm) across, so the surface just crossed lies behind it. */
 const NUDGE = 1e-6;
-const S_MIN = 1e-7;
 
 export interface PropagatorOptions {
   /** solenoid (and return-field) scale, 1 = 1.5 T */
@@ -611,7 +611,8 @@ export class Propagator {
   // ───────── surfaces ─────────
 
   /**
-   * Smallest path length s > S_MIN at which a·sin φ + b·cos φ = k with φ = κ s (Infinity if never).
+   * Smallest path length s ≥ 0 at which a·sin φ + b·cos φ = k with φ = κ s (Infinity if never). A surface
+   * just crossed lies NUDGE behind the point, so its root is negative and the next one is a turn away.
    */
   private trigRoot(a: number, b: number, k: number): number {
     const R = Math.hypot(a, b);
@@ -619,7 +620,7 @@ export class Propagator {
     const alpha = Math.atan2(b, a);
     const t1 = Math.asin(k / R);
     const kappa = this.hKappa;
-    const phiMin = kappa * S_MIN;
+    const phiMin = 0;
     let best = Infinity;
     for (let branch = 0; branch < 2; branch++) {
       const base = branch === 0 ? t1 - alpha : Math.PI - t1 - alpha;
@@ -627,7 +628,7 @@ export class Propagator {
       if (kappa > 0) phi = base + 2 * Math.PI * Math.ceil((phiMin - base) / (2 * Math.PI));
       else phi = base + 2 * Math.PI * Math.floor((phiMin - base) / (2 * Math.PI));
       const sLen = phi / kappa;
-      if (sLen > S_MIN && sLen < best) best = sLen;
+      if (sLen >= 0 && sLen < best) best = sLen;
     }
     return best;
   }
@@ -644,7 +645,7 @@ export class Propagator {
       const rate = (nx * s.px + ny * s.py + nz * s.pz) / this.hP;
       if (rate === 0) return Infinity;
       const sLen = -f0 / rate;
-      return sLen > S_MIN ? sLen : Infinity;
+      return sLen >= 0 ? sLen : Infinity;
     }
     const nb = nx * this.hbx + ny * this.hby + nz * this.hbz;
     const nPar = (nx * this.uParX + ny * this.uParY + nz * this.uParZ) / this.hP;
@@ -654,7 +655,7 @@ export class Propagator {
       // plane ⟂ field: linear in s
       if (nPar === 0) return Infinity;
       const sLen = -f0 / nPar;
-      return sLen > S_MIN ? sLen : Infinity;
+      return sLen >= 0 ? sLen : Infinity;
     }
     if (Math.abs(nb) < 1e-12) {
       // plane ∥ field: f = f0 + (nPerp/c) sin φ + (nW/c)(cos φ − 1)
@@ -665,7 +666,7 @@ export class Propagator {
     const rate = (nx * this.state.px + ny * this.state.py + nz * this.state.pz) / this.hP;
     if (rate === 0) return Infinity;
     const sLen = -f0 / rate;
-    return sLen > S_MIN ? sLen : Infinity;
+    return sLen >= 0 ? sLen : Infinity;
   }
 
   /** Path length to the cylinder x² + y² = R², or Infinity (skipped when |r − R| ≥ best, see planeDistance). */
@@ -685,8 +686,8 @@ export class Propagator {
       const sq = Math.sqrt(disc);
       const s1 = (-b - sq) / (2 * a);
       const s2 = (-b + sq) / (2 * a);
-      if (s1 > S_MIN) return s1;
-      if (s2 > S_MIN) return s2;
+      if (s1 >= 0) return s1;
+      if (s2 >= 0) return s2;
       return Infinity;
     }
     // field along ±z: transverse circle x⊥(φ) = C + (sin φ u⊥ + cos φ w)/c, C = x0⊥ − w/c

@@ -71,8 +71,22 @@ export interface KlmCrossing {
 /** What the transport knows of the truth (the kinematic fields come from the generator). */
 export type TransportTruth = Omit<TrackTruth, "pdg" | "charge" | "p" | "pt" | "theta" | "phi">;
 
+/** A decay or an inelastic interaction on the way (for studies; the truth flags summarise them). */
+export interface TransportVertex {
+  kind: "decay" | "interaction";
+  /** stepper material id where it happened (a thin layer's material, e.g. 3 = Al for an ECL container wall) */
+  material: MaterialId;
+  x: number; y: number; z: number;
+  /** momentum of the pion before it, GeV/c */
+  p: number;
+  /** for an interaction: the pion was absorbed (no leading pion) */
+  absorbed: boolean;
+}
+
 export interface TransportResult {
   truth: TransportTruth;
+  /** decays and interactions in path order */
+  vertices: TransportVertex[];
   /** in path order */
   eclDeposits: EclEnergyDeposit[];
   /** in path order */
@@ -156,6 +170,7 @@ export function transportParticle(state: ParticleState, rng: Random, conditions:
   processes.decayBudget = Infinity;
   processes.interactionBudget = Infinity;
   const recorder = new TransportRecorder();
+  const vertices: TransportVertex[] = [];
   let isPion = apdg === PDG.piPlus;
   let decayedInFlight = false;
   let interactedInEcl = false;
@@ -179,6 +194,7 @@ export function transportParticle(state: ParticleState, rng: Random, conditions:
       if (processes.nextIsDecay) {
         const pion: ParticleState = { pdg: state.pdg, charge: s.charge, mass: s.mass, x: s.x, y: s.y, z: s.z, px: s.px, py: s.py, pz: s.pz };
         const muon = decayPionToMuon(pion, rng);
+        vertices.push({ kind: "decay", material, x: s.x, y: s.y, z: s.z, p, absorbed: false });
         decayedInFlight = true;
         isPion = false;
         recorder.isPion = false;
@@ -191,6 +207,7 @@ export function transportParticle(state: ParticleState, rng: Random, conditions:
       const inKlm = cell === CELL_BARREL_KLM || cell === CELL_ENDCAP_KLM;
       const inEcl = material === MATERIAL_CSI || (cell >= CELL_ECL_BARREL && cell <= CELL_ECL_BACKWARD);
       const result = pionInteraction(s.px, s.py, s.pz, s.mass, rng);
+      vertices.push({ kind: "interaction", material, x: s.x, y: s.y, z: s.z, p, absorbed: result.leading === null });
       const tx = s.px / p, ty = s.py / p, tz = s.pz / p;
       if (inEcl) {
         interactedInEcl = true;
@@ -220,6 +237,7 @@ export function transportParticle(state: ParticleState, rng: Random, conditions:
       klmRegion: region,
       eclDeposit: recorder.eclDeposit,
     },
+    vertices,
     eclDeposits: recorder.eclDeposits,
     klmCrossings: recorder.klmCrossings,
     path: recorder.path,
