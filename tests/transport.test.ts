@@ -168,6 +168,21 @@ describe("pions (physics.md §2.4, §5.2, §6)", () => {
     }
   });
 
+  it("π decay in flight before the ECL (r < 125 cm) within 20 % of physics.md §2.5 (θ = 90°, 1.5 T)", () => {
+    // §2.5 "to ECL (r = 1.25 m)": pT 0.3 → 9.2 %, 0.5 → 4.6 %, 0.7 → 3.2 %, 1.0 → 2.2 %
+    const table: [number, number][] = [[0.3, 0.092], [0.5, 0.046], [0.7, 0.032], [1.0, 0.022]];
+    const rng = new Random(56);
+    for (const [pt, expected] of table) {
+      let decays = 0;
+      const n = 12000;
+      for (let i = 0; i < n; i++) {
+        const v = transportParticle(particle("pi+", pt), rng, conditions(1)).vertices[0];
+        if (v && v.kind === "decay" && Math.hypot(v.x, v.y) < 125) decays++;
+      }
+      expect(Math.abs(decays / n / expected - 1), `pT = ${pt}: ${((100 * decays) / n).toFixed(2)} %`).toBeLessThan(0.2);
+    }
+  });
+
   it("absorbed pions leave hadronic ECL deposits and KLM shower crossings with wider clusters", () => {
     const rng = new Random(54);
     let hadronic = 0;
