@@ -135,7 +135,8 @@ describe("KLM strips (klm.md §3.2–3.3)", () => {
       expect(barrelZStripCentre(layer, 1) + barrelZStripCentre(layer, 2 * barrelZStripCount(layer))).toBeCloseTo(0, 9);
     }
     for (const strip of [1, 40, 75]) expect(Math.floor(endcapStripCoordinate(endcapStripCentre(strip))) + 1).toBe(strip);
-    expect(endcapStripCentre(75) + 2).toBeCloseTo(332, 9);
+    expect(endcapStripCentre(75) + 2).toBeCloseTo(300, 9);
+    expect(endcapStripCentre(1) - 2).toBeCloseTo(0, 9);
   });
 });
 

@@ -172,12 +172,12 @@ describe("beam background", () => {
   it("mean number of hits per event is density × strip-covered area, scaled ×0 / ×1 / ×3 (±4 %)", () => {
     let expected = 0;
     for (let layer = 1; layer <= 15; layer++) expected += 8 * klmBackgroundMean("barrel", layer);
-    // endcap: the annulus 130.5–332 cm of a quadrant where both strip coordinates |x|, |y| ∈ [32, 332] cm (1 mm grid)
+    // endcap: the annulus 130.5–332 cm of a quadrant where both strip coordinates |x|, |y| ∈ [0, 300] cm (1 mm grid)
     let covered = 0;
     for (let x = 0.05; x < 332; x += 0.1) {
       for (let y = 0.05; y < 332; y += 0.1) {
         const r = Math.hypot(x, y);
-        if (r >= 130.5 && r <= 332 && x >= 32 && y >= 32) covered += 0.01;
+        if (r >= 130.5 && r <= 332 && x <= 300 && y <= 300) covered += 0.01;
       }
     }
     expected += 4 * (14 + 12) * covered * KLM_BACKGROUND_DENSITY_SCINTILLATOR;

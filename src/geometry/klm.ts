@@ -13,8 +13,7 @@
  *
  * Strip numbering (ours, documented; basf2 numbers each barrel half separately): barrel φ strips 1…N
  * across the sector face, centred on the sector normal; barrel z strips 1…2N along z over both halves
- * (N per half from ζ = 0 outward); endcap strips 1…75 over the outer 300 cm of the quadrant, |x| or
- * |y| ∈ [32, 332] cm [A].
+ * (N per half from ζ = 0 outward); endcap strips 1…75 over |x| or |y| ∈ [0, 300] cm of the quadrant [A].
  */
 import { InputError } from "../errors.js";
 import type { KlmHit, KlmSection } from "../sim/types.js";
@@ -290,7 +289,12 @@ export function endcapStripCount(): number {
   return EKLM_STRIPS;
 }
 
-const ENDCAP_STRIP_ORIGIN = EKLM_ACTIVE_OUTER_RADIUS - EKLM_STRIPS * EKLM_STRIP_WIDTH;
+/**
+ * |x| or |y| where endcap strip 1 starts, cm. 75 × 4 cm = 300 cm cannot span the 332 cm quadrant; starting
+ * at the axes leaves uncovered only the outer corners with |x| or |y| > 300 cm (8 % of the annulus), the
+ * smallest hole of the choices [A].
+ */
+const ENDCAP_STRIP_ORIGIN = 0;
 
 /** Continuous endcap strip coordinate of |x| or |y| (cm): strip k covers [k − 1, k). */
 export function endcapStripCoordinate(coordinate: number): number {

@@ -161,6 +161,17 @@ export class RangeTable {
   kineticAfter(t: number, stepLength: number): number {
     return this.kineticForRange(this.range(t) - stepLength);
   }
+
+  /** CSDA range at `kinetic` GeV, computed once per call site that needs a fixed stopping energy. */
+  rangeAt(kinetic: number): number {
+    let r = this.fixedRanges.get(kinetic);
+    if (r === undefined) {
+      r = this.range(kinetic);
+      this.fixedRanges.set(kinetic, r);
+    }
+    return r;
+  }
+  private readonly fixedRanges = new Map<number, number>();
 }
 
 const tableCache = new Map<string, RangeTable>();

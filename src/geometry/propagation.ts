@@ -980,7 +980,7 @@ export class Propagator {
         const table = this.tableFor(material);
         const tIn = Math.sqrt(pIn * pIn + mass * mass) - mass;
         const rangeIn = table.range(tIn);
-        const residual = rangeIn - table.range(TRANSPORT_MIN_KINETIC_ENERGY);
+        const residual = rangeIn - table.rangeAt(TRANSPORT_MIN_KINETIC_ENERGY);
         if (residual < 3) limit = Math.max(residual, 0) + 1e-3;
         else {
           const pTarget = pIn * (1 - STEP_MAX_MOMENTUM_LOSS);

@@ -237,7 +237,7 @@ const ENDCAP_QUADRANT_AREA = (Math.PI / 4) * (EKLM_ACTIVE_OUTER_RADIUS ** 2 - EK
 /**
  * Expected background hits drawn in one sector of one layer per event at ×1: density × the strip-covered
  * area (barrel) or × the active annulus quadrant (endcap; the draws falling where the endcap strips leave
- * the quadrant uncovered, |x| or |y| < 32 cm, are dropped).
+ * the quadrant uncovered, |x| or |y| > 300 cm, are dropped).
  */
 export function klmBackgroundMean(section: KlmSection, layer: number): number {
   if (section === "barrel") {
