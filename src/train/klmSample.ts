@@ -235,6 +235,30 @@ export async function buildKlmSample(options: KlmSampleOptions): Promise<KlmSamp
   });
 }
 
+/**
+ * A sample from rows already simulated (a `muid simulate` file or a user's own tracks and hits):
+ * reconstructs them event by event and keeps the tracks with a DNN value. Rows must carry truth
+ * (the label comes from truth.pdg); `provenance.seed` is −1 (unknown).
+ */
+export async function klmSampleFromRows(rows: readonly SimTrackRow[], reconstruction: Omit<KlmReconstructionOptions, "keepCrossings"> = {}): Promise<KlmSample> {
+  const reconstructor = await KlmReconstructor.create({ ...reconstruction, keepCrossings: false });
+  const results = reconstructor.reconstructRows(rows);
+  const columns = new SampleColumns(rows.length);
+  let withoutKlm = 0;
+  const events = new Set<number>();
+  rows.forEach((row, i) => {
+    events.add(row.event);
+    const r = results[i]!;
+    if (!hasKlmDnnValue(r)) withoutKlm++;
+    else columns.add(row, r);
+  });
+  return columns.finish({
+    seed: -1, firstEvent: 0, events: events.size, tracksSimulated: rows.length, tracksWithoutKlm: withoutKlm, conditions: defaultDetectorConditions(),
+    reconstruction: { fieldScale: reconstruction.fieldScale ?? 1, efficiency: reconstruction.layerEfficiency ?? null, likelihood: reconstruction.likelihood != null },
+    particles: [],
+  });
+}
+
 /** The tracks at `indices` as a new sample (same provenance). */
 export function subsetKlmSample(sample: KlmSample, indices: ArrayLike<number>): KlmSample {
   const m = indices.length;
