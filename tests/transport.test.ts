@@ -292,6 +292,29 @@ describe("reproducibility and bad input", () => {
     expect(() => extrapolateMuon({ charge: 1, x: 0, y: 0, z: 0, px: 1, py: 0, pz: 0, covariance: [1, 2] }, { mass: MUON_MASS })).toThrow(InputError);
   });
 
+  it("random μ/π of 0.05–6 GeV/c in every direction and field scale terminate with finite, consistent records", () => {
+    const rng = new Random(4242);
+    for (let i = 0; i < 3000; i++) {
+      const kinds = ["mu-", "mu+", "pi-", "pi+"] as const;
+      const kind = kinds[rng.int(4)]!;
+      const p = 0.05 + 6 * rng.uniform() ** 2;
+      const theta = Math.acos(2 * rng.uniform() - 1) / DEG;
+      const r = transportParticle(particle(kind, p, theta, 360 * rng.uniform()), rng, conditions([0, 0.5, 1, 1.2][rng.int(4)]!));
+      for (const c of r.klmCrossings) {
+        expect([c.x, c.y, c.z, c.time, c.px, c.py, c.pz].every(Number.isFinite)).toBe(true);
+        expect(c.time).toBeGreaterThan(0);
+      }
+      let sum = 0;
+      for (const d of r.eclDeposits) {
+        expect(d.energy).toBeGreaterThanOrEqual(0);
+        sum += d.energy;
+      }
+      expect(r.truth.eclDeposit).toBeCloseTo(sum, 9);
+      if (r.truth.klmRegion === null) expect(r.truth.klmLayerReached).toBe(0);
+      else expect(r.truth.klmLayerReached).toBeGreaterThan(0);
+    }
+  });
+
   it("a looper inside the tracker stops at the path limit instead of running forever", () => {
     const propagator = new Propagator();
     // a 0.1 GeV/c circle of radius 22 cm between r = 60 and 64 cm crosses no material
