@@ -20,7 +20,10 @@
  * 30 cm along the ray; ECL container walls as thin Al at the CsI front and rear; coil slabs 170–200 cm;
  * barrel KLM octagon (sector planes) with 15 gaps and 15 iron plates; endcap KLM z-slabs; the 1 cm
  * Al-equivalent detector of each KLM gap as a thin layer on the layer's middle plane, which is also the
- * plane where a layer crossing is recorded (Muid's crossing plane, klm.md §2.3).
+ * plane where a layer crossing is recorded (Muid's crossing plane, klm.md §2.3). Without a covariance
+ * (truth mode) the two halves of a field-free, empty gap are one step and the crossing point is
+ * interpolated on its straight segment; with a covariance the step stops on the plane, so that an
+ * observer may update the state there (Muid's Kalman filter).
  *
  * Inner loop: no allocation; the state, the cell and the helix parameters live in preallocated fields.
  */
@@ -1180,7 +1183,7 @@ export class Propagator {
 
 const probe = new Propagator();
 
-/** The cell kind (CELL_…) of a point; a static query of the stepper's layout (no ECL depth memory needed). */
+/** The cell kind (CELL_…) of a point: a static query of the stepper's layout. */
 export function cellAt(x: number, y: number, z: number): number {
   return probe.locateAt(x, y, z).cell;
 }
