@@ -112,9 +112,6 @@ function sampleBetaInteger(a: number, b: number, rng: Random): number {
   return x / (x + y);
 }
 
-/** Where an interaction took place, for the products. */
-export type InteractionRegion = "ecl" | "klm" | "other";
-
 /** The result of an inelastic interaction. */
 export interface InteractionResult {
   /** a leading pion continues with this momentum (GeV/c); null when the pion was absorbed */
@@ -286,11 +283,4 @@ export function klmShowerCrossings(
       kind: "shower", clusterHalfWidth: rng.exponential(KLM_SHOWER_WIDTH),
     });
   }
-}
-
-/** Which detector an interaction at a cell belongs to, for the truth flags. */
-export function interactionRegion(material: MaterialId, inKlm: boolean): InteractionRegion {
-  if (material === MATERIAL_CSI) return "ecl";
-  if (material === MATERIAL_IRON && inKlm) return "klm";
-  return "other";
 }
