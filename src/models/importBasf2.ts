@@ -7,7 +7,8 @@
  * pickled modules and checked against the published architecture.
  */
 import { FormatError, ModelError } from "../errors.js";
-import { MODEL_FORMAT, MODEL_FORMAT_VERSION, type DenseLayer, type LayerSpec, type ModelBundle, type ModelCard, type Tensor } from "./card.js";
+import { KLM_DNN_CLASSES, KLM_DNN_HIDDEN_WIDTHS, KLM_DNN_INPUTS, klmDnnCard } from "./architectures.js";
+import type { ModelBundle, Tensor } from "./card.js";
 import { PickleDict, PickleObject, pickleTypeName, unpickle } from "./pickle.js";
 import { loadTorchZip, torchGlobals, TorchTensor } from "./torchZip.js";
 import { validateModel } from "./validate.js";
@@ -31,9 +32,9 @@ const BASF2_DNN_CLASSES = [
   "torch.nn.modules.activation.Softmax",
 ] as const;
 
-/** Layer widths of `DNN(121, 121*2)`: 121 → 242 → 100 → 50 → 50 → 50 → 2 (klm.md §1.5). */
-const KLM_DNN_WIDTHS = [121, 242, 100, 50, 50, 50, 2];
-const KLM_DNN_HIDDEN_LAYERS = 4;
+/** Layer widths of `DNN(121, 121*2)`: 121 → 242 → 100 → 50 → 50 → 50 → 2 (klm.md §1.5; architectures.ts). */
+const KLM_DNN_WIDTHS = [KLM_DNN_INPUTS, ...KLM_DNN_HIDDEN_WIDTHS, KLM_DNN_CLASSES];
+const KLM_DNN_HIDDEN_LAYERS = KLM_DNN_HIDDEN_WIDTHS.length - 1;
 
 /** sha256 of the public basf2 test weight file (reference README.md, basf2/ data files). */
 const PUBLIC_WEIGHTFILE_SHA256 = "c366566e823a13e3e4e7b4e6585aee2ce8c9cf4abfcd12f10bb549ca838ca1ca";
@@ -98,7 +99,7 @@ export async function importBasf2KlmDnn(xml: string | Uint8Array, options: Basf2
 
   const archive = loadTorchZip(fileContents[0], { globals: torchGlobals(BASF2_DNN_FUNCTIONS, BASF2_DNN_CLASSES) });
   const dnn = archive.value;
-  const { tensors: stateDict, layers, eps, negativeSlope } = readDnnModule(dnn);
+  const { tensors: stateDict, eps, negativeSlope } = readDnnModule(dnn);
 
   const tensors = new Map<string, Tensor>();
   for (const [name, t] of stateDict) tensors.set(name, { dtype: t.dtype, shape: t.shape.slice(), data: t.data });
@@ -106,27 +107,9 @@ export async function importBasf2KlmDnn(xml: string | Uint8Array, options: Basf2
   const sha256 = await sha256Hex(bytes);
   const modelName = modelNameFromConfig(elements.get("Python_config")) ?? modelFileName.replace(/\.[^.]*$/, "");
   const isPublicFile = sha256 === PUBLIC_WEIGHTFILE_SHA256;
-  const card: ModelCard = {
-    format: MODEL_FORMAT,
-    formatVersion: MODEL_FORMAT_VERSION,
-    name: `basf2-klm-dnn-${modelName}`,
-    task: "klm-dnn",
-    description:
-      `Belle II KLM muon-ID DNN (arXiv:2503.11351), ${modelName}, imported from a basf2 MVA weight file: ` +
-      `BatchNorm1d(${KLM_DNN_WIDTHS[0]}, eps ${eps}) → ${KLM_DNN_WIDTHS.join("→")} with LeakyReLU(${negativeSlope}); p(μ) = softmax(logits)[1].`,
-    inputs: [
-      {
-        name: "features",
-        shape: [KLM_DNN_WIDTHS[0]],
-        kind: "float",
-        features,
-        description: "KLMMuonIDDNN input vector (klm.md §1.3): χ², ndof, extLayer−hitLayer, extLayer, pT, then 29 layers (BKLM 1–15, EKLM 1–14) × [width, steplength, chi2, hasext]",
-        preprocessing: "none: normalisation is the in-network BatchNorm (Python_normalize=false)",
-      },
-    ],
-    layers,
-    outputs: [{ name: "logits", shape: [2], classes: ["pion", "muon"], description: "logits of the linearout layer; p(muon) = softmax(logits)[1] (basf2 apply: model(x)[:, 1])" }],
-    provenance: {
+  // The layer list is the architecture's (architectures.ts): readDnnModule has checked widths, shapes, eps and slope.
+  const card = klmDnnCard(
+    {
       source: `${isPublicFile ? PUBLIC_WEIGHTFILE_SOURCE : `basf2 MVA weight file ${options.sourcePath ?? "(unnamed)"}`}, ${modelName}`,
       license: "LGPL-3.0",
       importedBy: "muid-wasm importBasf2KlmDnn",
@@ -135,7 +118,18 @@ export async function importBasf2KlmDnn(xml: string | Uint8Array, options: Basf2
         `imported from ${options.sourcePath ?? "(bytes)"}; saved model file ${modelFileName} (torch archive "${archive.prefix}", format version ${archive.version}); ` +
         `whole nn.Module ${(dnn as PickleObject).__class__}; ${elements.get("Python_config") ?? ""}`.trim(),
     },
-  };
+    undefined,
+    {
+      name: `basf2-klm-dnn-${modelName}`,
+      description:
+        `Belle II KLM muon-ID DNN (arXiv:2503.11351), ${modelName}, imported from a basf2 MVA weight file: ` +
+        `BatchNorm1d(${KLM_DNN_WIDTHS[0]}, eps ${eps}) → ${KLM_DNN_WIDTHS.join("→")} with LeakyReLU(${negativeSlope}); p(μ) = softmax(logits)[1].`,
+      featureNames: features,
+      preprocessing: "none: normalisation is the in-network BatchNorm (Python_normalize=false)",
+      eps,
+      negativeSlope,
+    },
+  );
   const bundle = { card, tensors };
   validateModel(bundle);
   return bundle;
@@ -313,8 +307,8 @@ function positiveInt(state: PickleDict, key: string, path: string): number {
   return v as number;
 }
 
-/** Reads and checks the DNN module: state_dict, layer list, BatchNorm eps, LeakyReLU slope. */
-function readDnnModule(dnn: unknown): { tensors: Map<string, TorchTensor>; layers: LayerSpec[]; eps: number; negativeSlope: number } {
+/** Reads and checks the DNN module: state_dict, widths and tensor shapes, BatchNorm eps, LeakyReLU slope. */
+function readDnnModule(dnn: unknown): { tensors: Map<string, TorchTensor>; eps: number; negativeSlope: number } {
   const top = moduleState(dnn, "basf2_mva_python_interface.torch.DNN", "the pickled model");
   const modules = dictAttr(top, "_modules", "DNN");
   const expected = ["batchnorm", "linearin", "hidlayers", "linearout", "activate_linear", "softmax"];
@@ -372,34 +366,11 @@ function readDnnModule(dnn: unknown): { tensors: Map<string, TorchTensor>; layer
   for (const k of ["weight", "bias", "running_mean", "running_var"]) expectShape(`batchnorm.${k}`, [numFeatures]);
   expectShape("batchnorm.num_batches_tracked", [], "I64");
 
-  const layers: LayerSpec[] = [
-    {
-      op: "batchnorm",
-      input: "features",
-      output: "batchnorm",
-      weight: "batchnorm.weight",
-      bias: "batchnorm.bias",
-      runningMean: "batchnorm.running_mean",
-      runningVar: "batchnorm.running_var",
-      eps,
-    },
-  ];
   linears.forEach(([path], i) => {
     expectShape(`${path}.weight`, [widths[i + 1], widths[i]]);
     expectShape(`${path}.bias`, [widths[i + 1]]);
-    const last = i === linears.length - 1;
-    const dense: DenseLayer = {
-      op: "dense",
-      input: i === 0 ? "batchnorm" : linears[i - 1][0],
-      output: last ? "logits" : path,
-      weight: `${path}.weight`,
-      bias: `${path}.bias`,
-      activation: last ? "none" : "leakyrelu",
-    };
-    if (!last) dense.alpha = negativeSlope;
-    layers.push(dense);
   });
   const extraTensors = [...tensors.keys()].filter((n) => !/^(batchnorm\.(weight|bias|running_mean|running_var|num_batches_tracked)|(linearin|hidlayers\.\d+|linearout)\.(weight|bias))$/.test(n));
   if (extraTensors.length > 0) throw new ModelError(`basf2 DNN has unexpected tensors: ${extraTensors.join(", ")}`);
-  return { tensors, layers, eps, negativeSlope };
+  return { tensors, eps, negativeSlope };
 }
