@@ -37,11 +37,6 @@ import {
   BKLM_SECTORS,
   DETECTOR_Z_OFFSET,
   EKLM_LAYER_SLOTS,
-} from "../constants.js";
-import { barrelLayerRadius, muidHitVariances, sectorCos, sectorSin } from "../geometry/klm.js";
-import type { KlmHit } from "../sim/types.js";
-import { InputError } from "../errors.js";
-import {
   MUID_ADJACENT_MAX_DN,
   MUID_ADJACENT_MAX_PROJECTION,
   MUID_ADJACENT_PLANE_TOLERANCE,
@@ -58,7 +53,10 @@ import {
   MUID_MIN_DIRECTION_NORMAL,
   MUID_SAME_PLANE_MAX_DN,
   MUID_ZERO_FIELD_VARIANCE_SCALE,
-} from "./muidParameters.js";
+} from "../constants.js";
+import { barrelLayerRadius, muidHitVariances, sectorCos, sectorSin } from "../geometry/klm.js";
+import type { KlmHit } from "../sim/types.js";
+import { InputError } from "../errors.js";
 
 export const CONFIG = {
   maxDistSq: 0, sameSectorMaxDn: 1, adjacentMaxDn: 2, adjacentPlaneTolerance: 3, adjacentMaxProjection: 4,

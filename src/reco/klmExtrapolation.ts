@@ -17,7 +17,12 @@
  * Adapter note: the stepper's `extrapolateMuon` does not return the final position, which Muid needs
  * (isForward = final z > 47 cm, §2.7), so this module drives `Propagator` directly with its own observer.
  */
-import { BKLM_LAYERS, DETECTOR_Z_OFFSET, MUON_MASS } from "../constants.js";
+import {
+  BKLM_LAYERS,
+  DETECTOR_Z_OFFSET,
+  MUID_MIN_PT,
+  MUON_MASS,
+} from "../constants.js";
 import {
   Propagator,
   covarianceFromUpperTriangle,
@@ -40,7 +45,6 @@ import {
   sectorSin,
 } from "../geometry/klm.js";
 import type { KlmSection, TrackAtIp } from "../sim/types.js";
-import { MUID_MIN_PT } from "./muidParameters.js";
 
 /** A layer crossing that Muid counts, with the predicted (pre-update) state there. */
 export interface KlmLayerCrossing {
