@@ -1,0 +1,57 @@
+/**
+ * Golden regression of the simulation: small fixed samples of each kind are simulated in process and
+ * hashed (rows as `muid simulate --format jsonl` writes them, plus the event's ECL digits, the
+ * transports' deposits, crossings, vertices and polylines, and the next random number after the event,
+ * which catches any change in the number of draws). The expected hashes were computed ONCE from the
+ * simulation as it was before the speed work of issue 3 item 6 (commit a89763a); speed changes must
+ * keep every simulated bit, so they must keep these hashes. A deliberate physics change updates them
+ * (and says so in its commit).
+ */
+import { createHash } from "node:crypto";
+import { describe, expect, it } from "vitest";
+import { defaultDetectorConditions, eventRandom, simulateEventDetailed } from "../src/sim/event.js";
+import { eclStudyGun, generateBBbarEvent, generateGunEvent, klmStudyGun, type ParticleGun } from "../src/sim/generators.js";
+import { rowToJsonLine } from "../src/sim/io.js";
+import type { ParticleState } from "../src/sim/types.js";
+import type { Random } from "../src/sim/random.js";
+
+/** sha256 (hex) of events 0…events−1 of a run with `seed` (the same event streams as `muid simulate`). */
+function sampleHash(generate: (rng: Random) => ParticleState[], events: number, seed: number): string {
+  const conditions = defaultDetectorConditions();
+  const hash = createHash("sha256");
+  for (let event = 0; event < events; event++) {
+    const rng = eventRandom(seed, event);
+    const detailed = simulateEventDetailed(generate(rng), event, rng, conditions);
+    for (const row of detailed.rows) hash.update(rowToJsonLine(row) + "\n");
+    hash.update(JSON.stringify(detailed.eclDigits) + "\n");
+    for (const t of detailed.transports) {
+      hash.update(JSON.stringify([t.truth, t.vertices, t.eclDeposits, t.klmCrossings, t.path]) + "\n");
+    }
+    hash.update(`${rng.nextU32()}\n`);
+  }
+  return hash.digest("hex");
+}
+
+const fixedGun = (particle: "mu-" | "pi+"): ParticleGun => ({
+  ...klmStudyGun([particle]),
+  momentum: { variable: "p", min: 1.5, max: 1.5 },
+  thetaDeg: { min: 90, max: 90 },
+  tracksPerEvent: { min: 1, max: 1 },
+});
+
+/** [name, generator, events, seed, sha256 before the speed work] */
+const samples: [string, (rng: Random) => ParticleState[], number, number, string][] = [
+  ["KLM-study events", (rng) => generateGunEvent(klmStudyGun(), rng), 40, 7, "4817bdf12eee0769cb28a144c2bda0c0f2c3d890aaa9f443086c1e8784da9482"],
+  ["ECL-study gun", (rng) => generateGunEvent(eclStudyGun(), rng), 400, 7, "7f3eae1341d42568acd10f14c3a544c5cb53275f3e15e6c2b6b933ddfe728e3e"],
+  ["BB̄ events", (rng) => generateBBbarEvent(rng), 40, 7, "464b3d040af6b0e557c738a9c8ecfbc80dff8f456057ace1c42eb9066f679f0d"],
+  ["μ⁻ gun, p 1.5 GeV/c, θ 90°", (rng) => generateGunEvent(fixedGun("mu-"), rng), 400, 7, "57a7d2493e5fe863df04468c153e135e79bb683f604da6318e061c0bb6b825a7"],
+  ["π⁺ gun, p 1.5 GeV/c, θ 90°", (rng) => generateGunEvent(fixedGun("pi+"), rng), 400, 7, "85a070c1799d17bf137b2d416fcdee719c4ef5ec682cfcec2e827f438b015c85"],
+];
+
+describe("simulation golden hashes (speed work must not change a simulated bit)", () => {
+  for (const [name, generate, events, seed, expected] of samples) {
+    it(`${name}: ${events} events, seed ${seed}`, () => {
+      expect(sampleHash(generate, events, seed)).toBe(expected);
+    });
+  }
+});
