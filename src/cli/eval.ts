@@ -1,0 +1,164 @@
+/**
+ * `muid eval --task …`: evaluations of the trained models on fresh samples.
+ *
+ *   muid eval --task ecl [--data FILE[,FILE…] | --events N --seed S] [--json OUT.json] [--report OUT.html]
+ *             [--cnn-plus FILE] [--cnn-minus FILE] [--ep FILE] [--robustness-events N] [--quiet]
+ *
+ * ecl (src/eval/ecl.ts): the main sample is --data (simulated rows of `muid simulate --kind ecl`,
+ * background ×1, 1 MeV) or else --events N of the ECL study gun (μ±, π± drawn uniformly) simulated in
+ * process with --seed S (default 3; the shipped weights were trained on seeds 1001–1004 and
+ * 2001–2004). The background study simulates --robustness-events N events (default a third of the
+ * main sample, at least 6000; 0: none) at ×0, ×1 and ×3 with seed S + 1, the same particles at each
+ * level. Models default to weights/ecl-cnn-plus.safetensors, weights/ecl-cnn-minus.safetensors and
+ * weights/ecl-ep.json. The figures go to --json; --report writes a self-contained HTML page with
+ * tables and vega-lite plots as inline SVG; the terminal gets a table.
+ *
+ * Task klm: src/cli/evalKlm.ts (KLM helper) provides registerEvalKlm(evalCommand) and
+ * runKlmEvalCommand(opts); the lead wires them here (see registerEval).
+ */
+import type { Command } from "commander";
+import { OptionError } from "../errors.js";
+import { readModelFile } from "../models/modelFile.js";
+import { EclCnnFast } from "../models/eclCnnFast.js";
+import { validateEclEpPdfs } from "../reco/eclEp.js";
+import { readEclRowFiles } from "../reco/eclRowFile.js";
+import { buildEclSample, type EclSample } from "../reco/eclSample.js";
+import { defaultDetectorConditions, eventRandom, simulateEvent } from "../sim/event.js";
+import { eclStudyGun, generateGunEvent } from "../sim/generators.js";
+import type { SimTrackRow } from "../sim/types.js";
+import { ECL_EVAL_BACKGROUND_LEVELS, eclReportHtml, eclSummaryTable, evaluateEcl, type EclEvaluation } from "../eval/ecl.js";
+import { readInputFile, writeFileAtomic } from "./files.js";
+
+export const EVAL_TASKS = ["ecl"] as const;
+export const DEFAULT_ECL_CNN_PLUS = "weights/ecl-cnn-plus.safetensors";
+export const DEFAULT_ECL_CNN_MINUS = "weights/ecl-cnn-minus.safetensors";
+export const DEFAULT_ECL_EP = "weights/ecl-ep.json";
+export const DEFAULT_ECL_EVAL_EVENTS = 60000;
+export const DEFAULT_ECL_EVAL_SEED = 3;
+/** Smallest default background-study sample (events per level). */
+const MIN_ROBUSTNESS_EVENTS = 6000;
+
+export interface EvalCliOptions {
+  task?: string;
+  data?: string;
+  events?: string;
+  seed?: string;
+  json?: string;
+  report?: string;
+  cnnPlus?: string;
+  cnnMinus?: string;
+  ep?: string;
+  robustnessEvents?: string;
+  quiet?: boolean;
+}
+
+function integer(option: string, text: string | undefined, min: number, max: number): number | undefined {
+  if (text === undefined) return undefined;
+  const v = Number(text.trim());
+  if (text.trim() === "" || !Number.isSafeInteger(v) || v < min || v > max) throw new OptionError(`${option} must be an integer in [${min}, ${max}] (got ${JSON.stringify(text)})`);
+  return v;
+}
+
+/** Simulates `events` ECL-gun events in process (rows without their KLM hits, which the ECL never reads). */
+export function simulateEclRows(events: number, seed: number, eclBackground = 1): SimTrackRow[] {
+  const gun = eclStudyGun();
+  const conditions = { ...defaultDetectorConditions(), eclBackground, klmBackground: eclBackground };
+  const rows: SimTrackRow[] = [];
+  for (let event = 0; event < events; event++) {
+    const rng = eventRandom(seed, event);
+    for (const row of simulateEvent(generateGunEvent(gun, rng), event, rng, conditions)) rows.push({ ...row, klmHits: [] });
+  }
+  return rows;
+}
+
+async function loadEclCnn(path: string): Promise<EclCnnFast> {
+  const bundle = readModelFile(readInputFile(path));
+  return EclCnnFast.create(bundle);
+}
+
+/** Runs `muid eval --task ecl` and returns the evaluation (also written to --json/--report). */
+export async function runEclEvalCommand(opts: EvalCliOptions, progress: NodeJS.WritableStream = process.stderr): Promise<EclEvaluation> {
+  const say = (text: string): void => {
+    if (!opts.quiet) progress.write(text + "\n");
+  };
+  if (opts.data !== undefined && opts.events !== undefined) throw new OptionError("use either --data or --events, not both");
+  const events = integer("--events", opts.events, 1, 1e8);
+  const seed = integer("--seed", opts.seed, 0, 4294967295) ?? DEFAULT_ECL_EVAL_SEED;
+  const paths = { cnnPlus: opts.cnnPlus ?? DEFAULT_ECL_CNN_PLUS, cnnMinus: opts.cnnMinus ?? DEFAULT_ECL_CNN_MINUS, ep: opts.ep ?? DEFAULT_ECL_EP };
+  const models = {
+    cnn: { plus: await loadEclCnn(paths.cnnPlus), minus: await loadEclCnn(paths.cnnMinus) },
+    ep: (() => {
+      const text = new TextDecoder().decode(readInputFile(paths.ep));
+      try {
+        return validateEclEpPdfs(JSON.parse(text));
+      } catch (e) {
+        if (e instanceof SyntaxError) throw new OptionError(`--ep ${paths.ep} is not valid JSON: ${e.message}`);
+        throw e;
+      }
+    })(),
+  };
+  if (models.cnn.plus.card.charge !== 1) throw new OptionError(`--cnn-plus ${paths.cnnPlus} is a model for charge ${models.cnn.plus.card.charge}`);
+  if (models.cnn.minus.card.charge !== -1) throw new OptionError(`--cnn-minus ${paths.cnnMinus} is a model for charge ${models.cnn.minus.card.charge}`);
+
+  const started = performance.now();
+  let main: EclSample;
+  let mainName: string;
+  if (opts.data !== undefined) {
+    main = buildEclSample(readEclRowFiles(opts.data));
+    mainName = opts.data;
+  } else {
+    const n = events ?? DEFAULT_ECL_EVAL_EVENTS;
+    say(`eval ecl: simulating ${n} events (seed ${seed})`);
+    main = buildEclSample(simulateEclRows(n, seed));
+    mainName = `simulated in process: ECL study gun, ${n} events, seed ${seed}, background ×1, 1 MeV`;
+  }
+  say(`eval ecl: main sample ${main.n} tracks with a CNN value of ${main.rows} rows (${((performance.now() - started) / 1000).toFixed(0)} s)`);
+  const robustness = integer("--robustness-events", opts.robustnessEvents, 0, 1e8) ?? Math.max(MIN_ROBUSTNESS_EVENTS, Math.round(main.rows / 3));
+  const backgrounds: { level: number; sample: EclSample }[] = [];
+  if (robustness > 0) {
+    for (const level of ECL_EVAL_BACKGROUND_LEVELS) {
+      say(`eval ecl: background ×${level}: simulating ${robustness} events (seed ${seed + 1})`);
+      backgrounds.push({ level, sample: buildEclSample(simulateEclRows(robustness, seed + 1, level)) });
+    }
+  }
+  const evaluation = evaluateEcl({
+    main, backgrounds, models,
+    modelNames: { cnnPlus: paths.cnnPlus, cnnMinus: paths.cnnMinus, ep: paths.ep },
+    sampleNames: { main: mainName, background: robustness > 0 ? `simulated in process: ECL study gun, ${robustness} events per level, seed ${seed + 1}` : "none" },
+  });
+  say(eclSummaryTable(evaluation.ecl));
+  say(`eval ecl: CNN below E/p at 90 % efficiency in every bin below 0.6 GeV/c: ${evaluation.ecl.cnnBeatsEpBelow0p6.all ? "yes" : "NO"}`);
+  if (opts.json !== undefined) writeFileAtomic(opts.json, JSON.stringify(evaluation, null, 1) + "\n");
+  if (opts.report !== undefined) writeFileAtomic(opts.report, await eclReportHtml(evaluation));
+  return evaluation;
+}
+
+/**
+ * Registers `muid eval`. The KLM task joins by `registerEvalKlm(evalCommand)` (adds its options) and a
+ * `--task klm` branch in the action calling `runKlmEvalCommand(opts)`.
+ */
+export function registerEval(program: Command): Command {
+  const evalCommand = program
+    .command("eval")
+    .description("evaluate the muon ID on a fresh sample (pion fake rate at 90 % muon efficiency, ROC, robustness)")
+    .option("--task <task>", `what to evaluate: ${EVAL_TASKS.join(", ")}`)
+    .option("--data <files>", "simulated rows (comma-separated files); default: simulate --events in process")
+    .option("--events <n>", `ecl: events of the ECL study gun to simulate (default ${DEFAULT_ECL_EVAL_EVENTS})`)
+    .option("--seed <s>", `seed of the simulated sample (default ${DEFAULT_ECL_EVAL_SEED})`)
+    .option("--json <file>", "write the figures as JSON")
+    .option("--report <file>", "write an HTML report with tables and plots")
+    .option("--cnn-plus <file>", `ecl: CNN for positive tracks (default ${DEFAULT_ECL_CNN_PLUS})`)
+    .option("--cnn-minus <file>", `ecl: CNN for negative tracks (default ${DEFAULT_ECL_CNN_MINUS})`)
+    .option("--ep <file>", `ecl: E/p likelihood PDFs (default ${DEFAULT_ECL_EP})`)
+    .option("--robustness-events <n>", "events per background level ×0/×1/×3 (default a third of the main sample; 0: none)")
+    .option("-q, --quiet", "no progress or table on stderr");
+  evalCommand.action(async (opts: EvalCliOptions) => {
+    if (opts.task === undefined) throw new OptionError(`--task is required (${EVAL_TASKS.join(", ")})`);
+    if (opts.task === "ecl") {
+      await runEclEvalCommand(opts);
+      return;
+    }
+    throw new OptionError(`unknown --task ${JSON.stringify(opts.task)} (known: ${EVAL_TASKS.join(", ")})`);
+  });
+  return evalCommand;
+}
