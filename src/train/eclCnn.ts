@@ -55,6 +55,10 @@ const ADAM_BETA2 = 0.999;
 /** Rows per forward call when evaluating (no gradients). */
 const EVAL_BATCH = 2048;
 
+/** Names of the training-layout weights, in the order of EclCnnNetwork.variables. */
+const VARIABLE_NAMES = ["convW", "convB", "embTheta", "embPhi", "fc1W", "fc1B", "fc2W", "fc2B"] as const;
+let nextNetworkId = 0;
+
 /** Network inputs for a batch of tracks. thetaId and phiId are detector ids (14..57, 0..143). */
 export interface EclCnnArrays {
   image: Float32Array;
@@ -77,7 +81,9 @@ export class EclCnnNetwork {
 
   private constructor(tf: typeof TF, values: Map<string, Float32Array>) {
     this.tf = tf;
-    const v = (name: string, shape: number[]): TF.Variable => tf.variable(tf.tensor(values.get(name)!, shape, "float32"), true, name);
+    // TF.js variable names are global: suffix them so several networks can live at once
+    const id = nextNetworkId++;
+    const v = (name: string, shape: number[]): TF.Variable => tf.variable(tf.tensor(values.get(name)!, shape, "float32"), true, `${name}_${id}`);
     this.convW = v("convW", [TAPS, ECL_CNN_CONV_FILTERS]);
     this.convB = v("convB", [ECL_CNN_CONV_FILTERS]);
     this.embTheta = v("embTheta", [ECL_CNN_THETA_EMBEDDINGS, ECL_CNN_THETA_EMBEDDING_DIM]);
@@ -191,14 +197,14 @@ export class EclCnnNetwork {
     return { muonProbability, logits: logitsOut, loss: labels !== undefined && n > 0 ? lossSum / n : NaN };
   }
 
-  /** Current weights copied out (for keeping the best epoch). */
+  /** Current weights copied out, by the names of `variableNames` (for keeping the best epoch). */
   snapshot(): Map<string, Float32Array> {
-    return new Map(this.variables.map((v) => [v.name, Float32Array.from(v.dataSync() as Float32Array)]));
+    return new Map(this.variables.map((v, k) => [VARIABLE_NAMES[k]!, Float32Array.from(v.dataSync() as Float32Array)]));
   }
 
   /** Restores weights from a snapshot. */
   restore(values: Map<string, Float32Array>): void {
-    for (const v of this.variables) v.assign(this.tf.tensor(values.get(v.name)!, v.shape, "float32"));
+    this.variables.forEach((v, k) => v.assign(this.tf.tensor(values.get(VARIABLE_NAMES[k]!)!, v.shape, "float32")));
   }
 
   /** The weights as a muid model bundle (PyTorch state_dict layout and names, card from eclCnnCard). */
@@ -272,6 +278,8 @@ export interface EclCnnTrainOptions {
   command?: string;
   /** called every few batches */
   onProgress?: (p: EclCnnProgress) => void;
+  /** hand the TF.js network (restored to the best epoch) back in the result instead of disposing it; the caller disposes it */
+  keepNetwork?: boolean;
   /** called after every epoch with the best model so far (checkpointing) */
   onEpoch?: (summary: EclCnnEpoch, best: ModelBundle, last: ModelBundle) => void;
 }
@@ -301,6 +309,9 @@ export interface EclCnnTrainResult {
   validationSamples: number;
   seconds: number;
   stoppedBy: "epochs" | "early-stopping" | "time-limit";
+  /** with keepNetwork: the network at its best epoch, and the validation tracks (labels: 1 = muon) */
+  network?: EclCnnNetwork;
+  validation?: { arrays: EclCnnArrays; labels: Uint8Array; n: number };
 }
 
 /** Fisher–Yates shuffle of 0..n−1 with our Random. */
@@ -427,12 +438,18 @@ export async function trainEclCnn(sample: EclSample, options: EclCnnTrainOptions
       }
     }
     const bundle = net.exportBundle(options.charge, provenance, trainingCard(history.length, best.epoch, best.loss), best.values);
-    return {
+    const result: EclCnnTrainResult = {
       bundle, history, bestEpoch: best.epoch, bestValidationLoss: best.loss, trainSamples: nTrain, validationSamples: nValidation,
       seconds: (performance.now() - started) / 1000, stoppedBy,
     };
+    if (options.keepNetwork) {
+      net.restore(best.values);
+      result.network = net;
+      result.validation = { arrays: validation.arrays, labels: validation.labels, n: nValidation };
+    }
+    return result;
   } finally {
     optimizer.dispose();
-    net.dispose();
+    if (!options.keepNetwork) net.dispose();
   }
 }
