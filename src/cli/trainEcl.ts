@@ -74,7 +74,10 @@ function log(quiet: boolean | undefined, text: string): void {
   if (!quiet) process.stderr.write(text + "\n");
 }
 
-/** Runs `muid train --model ecl-cnn|ecl-ep`; every bad option is an OptionError naming it. */
+/**
+ * Runs `muid train --model ecl-cnn|ecl-ep`; every bad option is an OptionError naming it. `argv` is the
+ * command line as node saw it (`program.rawArgs`), recorded in the model card.
+ */
 export async function runEclTrain(opts: EclTrainCliOptions, argv: readonly string[] = process.argv): Promise<void> {
   if (!isEclTrainModel(opts.model)) throw new OptionError(`--model must be one of ${ECL_TRAIN_MODELS.join(", ")} here (got ${JSON.stringify(opts.model)})`);
   if (opts.data === undefined || opts.data.trim() === "") throw new OptionError("--data FILE is required");
@@ -127,6 +130,13 @@ export async function runEclTrain(opts: EclTrainCliOptions, argv: readonly strin
     `${result.trainSamples} training / ${result.validationSamples} validation tracks, ${result.seconds.toFixed(0)} s; wrote ${opts.output}`);
 }
 
+/** The command line the program was parsed from (commander keeps it as rawArgs; its typings omit it). */
+export function commandLine(command: Command): readonly string[] {
+  let root: Command = command;
+  while (root.parent) root = root.parent;
+  return (root as unknown as { rawArgs?: string[] }).rawArgs ?? process.argv;
+}
+
 /**
  * Registers a `train` command that knows only the ECL models (for use before src/cli/train.ts
  * exists; afterwards wire addEclTrainOptions/runEclTrain into that command instead).
@@ -142,6 +152,6 @@ export function registerTrainEcl(program: Command): Command {
     .option("--seed <s>", "seed of the split, initialisation, shuffles and dropout (default 1)")
     .option("-q, --quiet", "no progress on stderr");
   addEclTrainOptions(train);
-  train.action(async (opts: EclTrainCliOptions) => runEclTrain(opts));
+  train.action(async (opts: EclTrainCliOptions, command: Command) => runEclTrain(opts, commandLine(command)));
   return train;
 }
