@@ -13,7 +13,8 @@ import { defaultDetectorConditions, eventRandom, simulateEventDetailed } from ".
 import { eclStudyGun, generateBBbarEvent, generateGunEvent, klmStudyGun, type ParticleGun } from "../src/sim/generators.js";
 import { rowToJsonLine } from "../src/sim/io.js";
 import type { ParticleState } from "../src/sim/types.js";
-import type { Random } from "../src/sim/random.js";
+import { Random } from "../src/sim/random.js";
+import { hypot2, hypot3 } from "../src/sim/hypot.js";
 
 /** sha256 (hex) of events 0…events−1 of a run with `seed` (the same event streams as `muid simulate`). */
 function sampleHash(generate: (rng: Random) => ParticleState[], events: number, seed: number): string {
@@ -54,4 +55,26 @@ describe("simulation golden hashes (speed work must not change a simulated bit)"
       expect(sampleHash(generate, events, seed)).toBe(expected);
     });
   }
+});
+
+describe("hypot2/hypot3 (the simulation's Math.hypot without the builtin call)", () => {
+  it("equal Math.hypot bit for bit over magnitudes 1e-12…1e12, signed zeros, ties, infinities and NaN", () => {
+    const rng = new Random(20240611);
+    const value = (): number => (rng.uniform() < 0.5 ? -1 : 1) * rng.uniform() * Math.pow(10, rng.range(-12, 12));
+    const special = [0, -0, 1, -1, 2, Infinity, -Infinity, NaN, Number.MIN_VALUE, Number.MAX_VALUE, 1e-300, 1e300];
+    const pairs: [number, number, number][] = [];
+    for (let i = 0; i < 200_000; i++) {
+      const a = value();
+      pairs.push([a, value(), value()], [a, a * (1 + 1e-9 * rng.int(5)), value()], [0, a, -a]);
+    }
+    for (const a of special) for (const b of special) for (const c of special) pairs.push([a, b, c]);
+    let mismatches = 0;
+    for (const [a, b, c] of pairs) {
+      if (!Object.is(hypot2(a, b), Math.hypot(a, b))) mismatches++;
+      if (!Object.is(hypot3(a, b, c), Math.hypot(a, b, c))) mismatches++;
+    }
+    expect(mismatches).toBe(0);
+    expect(hypot2(3, 4)).toBe(5);
+    expect(hypot3(2, 3, 6)).toBe(7);
+  });
 });

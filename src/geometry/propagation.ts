@@ -76,6 +76,7 @@ import {
 import { InputError } from "../errors.js";
 import type { Random } from "../sim/random.js";
 import type { KlmSection, TrackAtIp } from "../sim/types.js";
+import { hypot2 } from "../sim/hypot.js";
 import { barrelReturnField, endcapReturnField, solenoidField } from "./field.js";
 import {
   barrelGapInnerRadius,
@@ -618,7 +619,7 @@ export class Propagator {
    * just crossed lies NUDGE behind the point, so its root is negative and the next one is a turn away.
    */
   private trigRoot(a: number, b: number, k: number): number {
-    const R = Math.hypot(a, b);
+    const R = hypot2(a, b);
     if (R === 0 || Math.abs(k) > R) return Infinity;
     const alpha = Math.atan2(b, a);
     const t1 = Math.asin(k / R);

@@ -13,6 +13,7 @@ import { PDG } from "./types.js";
 import type { Random } from "./random.js";
 import { MUON_MASS, PION_MASS } from "../constants.js";
 import { InputError } from "../errors.js";
+import { hypot3 } from "./hypot.js";
 
 /** Mean lab decay length βγcτ = (p/m)·cτ, cm (p in GeV/c, mass in GeV/c², ctau in cm). */
 export function decayLengthCm(p: number, mass: number, ctau: number): number {
@@ -71,7 +72,7 @@ export function decayPionToMuon(state: ParticleState, rng: Random): ParticleStat
   const sinStar = Math.sqrt(Math.max(0, 1 - cosStar * cosStar));
   const phiStar = 2 * Math.PI * rng.uniform();
 
-  const p = Math.hypot(state.px, state.py, state.pz);
+  const p = hypot3(state.px, state.py, state.pz);
   // boost along the flight direction: γ = E/m, βγ = p/m
   const gamma = Math.sqrt(p * p + mPi * mPi) / mPi;
   const betaGamma = p / mPi;
@@ -94,7 +95,7 @@ export function decayPionToMuon(state: ParticleState, rng: Random): ParticleStat
     // n × ŷ = (−nz, 0, nx)
     e1x = -nz; e1y = 0; e1z = nx;
   }
-  const e1n = Math.hypot(e1x, e1y, e1z);
+  const e1n = hypot3(e1x, e1y, e1z);
   e1x /= e1n; e1y /= e1n; e1z /= e1n;
   const e2x = ny * e1z - nz * e1y;
   const e2y = nz * e1x - nx * e1z;

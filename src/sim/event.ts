@@ -15,6 +15,7 @@ import { eclNeighbourhood } from "../geometry/eclNeighbours.js";
 import { crystalTowards } from "../geometry/ecl.js";
 import { klmBackgroundHits, klmHitsFromCrossings } from "./klmResponse.js";
 import { reconstructTrackAtIp } from "./tracking.js";
+import { hypot2 } from "./hypot.js";
 import { InputError } from "../errors.js";
 import {
   KLM_LAYER_EFFICIENCY_DEFAULT,
@@ -50,11 +51,11 @@ const RAD_TO_DEG = 180 / Math.PI;
 
 /** Truth kinematics of a particle at the IP (p, pT in GeV/c; θ, φ in degrees, φ in (−180°, 180°]). */
 export function truthKinematics(state: ParticleState): Pick<TrackTruth, "pdg" | "charge" | "p" | "pt" | "theta" | "phi"> {
-  const pt = Math.hypot(state.px, state.py);
+  const pt = hypot2(state.px, state.py);
   return {
     pdg: state.pdg,
     charge: state.charge,
-    p: Math.hypot(pt, state.pz),
+    p: hypot2(pt, state.pz),
     pt,
     theta: Math.atan2(pt, state.pz) * RAD_TO_DEG,
     phi: Math.atan2(state.py, state.px) * RAD_TO_DEG,

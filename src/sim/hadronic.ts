@@ -60,6 +60,7 @@ import {
 import { barrelLayerRadius, barrelSectorOf, endcapLayerZ, endcapSectorOf, sectorCos, sectorSin } from "../geometry/klm.js";
 import type { Random } from "./random.js";
 import type { EclEnergyDeposit, KlmCrossing } from "./transport.js";
+import { hypot2, hypot3 } from "./hypot.js";
 
 // ───────────── interaction lengths ─────────────
 
@@ -123,7 +124,7 @@ export interface InteractionResult {
 /** Two unit vectors orthogonal to the unit vector (tx, ty, tz) and to each other. */
 function transverseBasis(tx: number, ty: number, tz: number): [number, number, number, number, number, number] {
   let ax = -ty, ay = tx, az = 0;
-  let n = Math.hypot(ax, ay);
+  let n = hypot2(ax, ay);
   if (n < 1e-9) {
     ax = 1; ay = 0; n = 1;
   }
@@ -136,7 +137,7 @@ function transverseBasis(tx: number, ty: number, tz: number): [number, number, n
  * (energy fraction U(0.3, 0.9), Gaussian transverse kick) or absorption.
  */
 export function pionInteraction(px: number, py: number, pz: number, mass: number, rng: Random): InteractionResult {
-  const p = Math.hypot(px, py, pz);
+  const p = hypot3(px, py, pz);
   const t = Math.sqrt(p * p + mass * mass) - mass;
   if (rng.uniform() >= LEADING_PION_PROBABILITY) return { leading: null, released: t };
   const [fMin, fMax] = LEADING_PION_ENERGY_FRACTION;
@@ -147,7 +148,7 @@ export function pionInteraction(px: number, py: number, pz: number, mass: number
   // transverse kick, at most pOut; the longitudinal part keeps |p| = pOut
   let k1 = LEADING_PION_PT_KICK * rng.gauss() / Math.SQRT2;
   let k2 = LEADING_PION_PT_KICK * rng.gauss() / Math.SQRT2;
-  const kt = Math.hypot(k1, k2);
+  const kt = hypot2(k1, k2);
   if (kt > 0.95 * pOut) {
     k1 *= (0.95 * pOut) / kt;
     k2 *= (0.95 * pOut) / kt;

@@ -17,6 +17,7 @@
 import type { DetectorConditions, KlmHit, KlmSection } from "./types.js";
 import type { Random } from "./random.js";
 import type { KlmCrossing } from "./transport.js";
+import { hypot2 } from "./hypot.js";
 import { InputError } from "../errors.js";
 import {
   DETECTOR_Z_OFFSET,
@@ -203,7 +204,7 @@ function barrelHit(c: KlmCrossing, rng: Random): KlmHit | null {
 
 function endcapHit(c: KlmCrossing, rng: Random): KlmHit | null {
   const section = c.section as "forward" | "backward";
-  const r = Math.hypot(c.x, c.y);
+  const r = hypot2(c.x, c.y);
   if (r < EKLM_ACTIVE_INNER_RADIUS || r > EKLM_ACTIVE_OUTER_RADIUS) return null;
   const n = endcapStripCount();
   const w = endcapStripWidth();

@@ -12,6 +12,7 @@
  */
 import type { ParticleState, TrackAtIp } from "./types.js";
 import type { Random } from "./random.js";
+import { hypot2 } from "./hypot.js";
 import {
   TRACK_PT_RESOLUTION_LINEAR,
   TRACK_PT_RESOLUTION_CONSTANT,
@@ -39,11 +40,11 @@ export function perigeeResolution(p: number, theta: number, mass: number): Perig
   const pBeta = Math.max(p * beta, 1e-6);
   const sinTheta = Math.max(Math.abs(Math.sin(theta)), 1e-3);
   return {
-    d0: Math.hypot(TRACK_D0_RESOLUTION_CONSTANT, TRACK_D0_RESOLUTION_SCATTERING / (pBeta * sinTheta ** 1.5)),
-    z0: Math.hypot(TRACK_Z0_RESOLUTION_CONSTANT, TRACK_Z0_RESOLUTION_SCATTERING / (pBeta * sinTheta ** 2.5)),
-    phi0: Math.hypot(TRACK_ANGLE_RESOLUTION_CONSTANT, TRACK_ANGLE_RESOLUTION_SCATTERING / pBeta),
-    theta: Math.hypot(TRACK_ANGLE_RESOLUTION_CONSTANT, TRACK_ANGLE_RESOLUTION_SCATTERING / pBeta),
-    pt: pt * Math.hypot(TRACK_PT_RESOLUTION_LINEAR * pt, TRACK_PT_RESOLUTION_CONSTANT / beta),
+    d0: hypot2(TRACK_D0_RESOLUTION_CONSTANT, TRACK_D0_RESOLUTION_SCATTERING / (pBeta * sinTheta ** 1.5)),
+    z0: hypot2(TRACK_Z0_RESOLUTION_CONSTANT, TRACK_Z0_RESOLUTION_SCATTERING / (pBeta * sinTheta ** 2.5)),
+    phi0: hypot2(TRACK_ANGLE_RESOLUTION_CONSTANT, TRACK_ANGLE_RESOLUTION_SCATTERING / pBeta),
+    theta: hypot2(TRACK_ANGLE_RESOLUTION_CONSTANT, TRACK_ANGLE_RESOLUTION_SCATTERING / pBeta),
+    pt: pt * hypot2(TRACK_PT_RESOLUTION_LINEAR * pt, TRACK_PT_RESOLUTION_CONSTANT / beta),
   };
 }
 
@@ -97,8 +98,8 @@ export function cartesianCovariance(
  * perigee → Gaussian smearing → Cartesian state at the smeared perigee with its covariance.
  */
 export function reconstructTrackAtIp(state: ParticleState, rng: Random): TrackAtIp {
-  const ptTrue = Math.hypot(state.px, state.py);
-  const p = Math.hypot(ptTrue, state.pz);
+  const ptTrue = hypot2(state.px, state.py);
+  const p = hypot2(ptTrue, state.pz);
   const phiTrue = Math.atan2(state.py, state.px);
   const thetaTrue = Math.atan2(ptTrue, state.pz);
   const s = Math.sin(phiTrue), c = Math.cos(phiTrue);
