@@ -1,5 +1,6 @@
 import { Command, CommanderError } from "commander";
 import { MuidError } from "../errors.js";
+import { registerDemo } from "./demo.js";
 import { registerExport } from "./export.js";
 import { registerImport } from "./import.js";
 import { registerPredict } from "./predict.js";
@@ -17,6 +18,7 @@ program
   .version("0.1.0")
   .showHelpAfterError()
   .exitOverride();
+registerDemo(program);
 registerImport(program);
 registerExport(program);
 registerPredict(program);
