@@ -15,7 +15,7 @@
  * was not available, ecl.md §7).
  */
 import { InputError } from "../errors.js";
-import { ECL_CRYSTALS_PER_RING, ECL_N_THETA_RINGS, ECL_RING_OFFSET, phiIdOf, thetaIdOf } from "./ecl.js";
+import { ECL_CRYSTALS_PER_RING, ECL_N_CRYSTALS, ECL_N_THETA_RINGS, ECL_RING_OFFSET, phiIdOf, thetaIdOf } from "./ecl.js";
 
 /** Largest mask half-width basf2 defines for "N" (11×11). */
 export const ECL_NEIGHBOURS_MAX_N = 5;
@@ -64,5 +64,26 @@ export function eclNeighboursN(cellId: number, n: number): number[] {
  * (n = 5: the 11×11 map of ECLFillCellIdMapping), ascending cellIds.
  */
 export function eclNeighbourhood(cellId: number, n: number): number[] {
-  return eclNeighboursN(cellId, n).sort((p, q) => p - q);
+  return Array.from(eclNeighbourhoodCells(cellId, n));
+}
+
+/** Per half-width n, per cellId: the sorted neighbourhood, built on first use (a simulated event needs one per track). */
+const neighbourhoodCache: (Int32Array | undefined)[][] = Array.from(
+  { length: ECL_NEIGHBOURS_MAX_N + 1 },
+  () => new Array<Int32Array | undefined>(ECL_N_CRYSTALS + 1),
+);
+
+/**
+ * The same list as eclNeighbourhood (ascending cellIds) as a shared, cached Int32Array: do not modify it.
+ * For hot paths that only read the list.
+ */
+export function eclNeighbourhoodCells(cellId: number, n: number): Int32Array {
+  const byCell = Number.isInteger(n) && n >= 0 && n <= ECL_NEIGHBOURS_MAX_N ? neighbourhoodCache[n]! : null;
+  let cells = byCell === null ? undefined : byCell[cellId];
+  if (cells === undefined) {
+    // eclNeighboursN validates n and cellId; the typed array's sort is numeric ascending
+    cells = Int32Array.from(eclNeighboursN(cellId, n)).sort();
+    if (byCell !== null) byCell[cellId] = cells;
+  }
+  return cells;
 }

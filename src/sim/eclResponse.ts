@@ -210,12 +210,37 @@ function requireBackgroundLevel(conditions: DetectorConditions): number {
 
 const REGIONS: readonly EclRegion[] = ["forward", "barrel", "backward"];
 
-/** All cellIds of each region, for background over the whole detector. */
-const ALL_CELLS_BY_REGION: Readonly<Record<EclRegion, readonly number[]>> = (() => {
-  const byRegion: Record<EclRegion, number[]> = { forward: [], barrel: [], backward: [] };
-  for (let c = 1; c <= ECL_N_CRYSTALS; c++) byRegion[regionOfCellId(c)].push(c);
-  return byRegion;
-})();
+/** Every cellId in ascending order: the regions are contiguous ranges in REGIONS order (ECLElementNumbers, ecl.md §2.1). */
+const ALL_CELLS: Int32Array = Int32Array.from({ length: ECL_N_CRYSTALS }, (_, i) => i + 1);
+
+/** Number of crystals of each region (REGIONS order) in a list of cellIds; every cellId is checked. */
+function crystalsPerRegion(cells: ArrayLike<number>): [number, number, number] {
+  const counts: [number, number, number] = [0, 0, 0];
+  for (let i = 0; i < cells.length; i++) {
+    const c = cells[i]!;
+    if (!isValidCellId(c)) throw new InputError(`ECL background: cellId ${c} is out of range (1..${ECL_N_CRYSTALS})`);
+    const region = regionOfCellId(c);
+    counts[region === "forward" ? 0 : region === "barrel" ? 1 : 2]++;
+  }
+  return counts;
+}
+const ALL_CELLS_PER_REGION = crystalsPerRegion(ALL_CELLS);
+
+/** `cells` as an ascending list without repeats: itself when it already is one (the event's stored crystals), else sorted. */
+function ascendingUnique(cells: Iterable<number>): ArrayLike<number> {
+  if (Array.isArray(cells) || ArrayBuffer.isView(cells)) {
+    const a = cells as unknown as ArrayLike<number>;
+    let increasing = true;
+    for (let i = 1; i < a.length; i++) {
+      if (!(a[i - 1]! < a[i]!)) {
+        increasing = false;
+        break;
+      }
+    }
+    if (increasing) return a;
+  }
+  return [...new Set(cells)].sort((p, q) => p - q);
+}
 
 /**
  * Beam-background deposits (physics.md §5.3, parametric [A]): each crystal receives
@@ -233,26 +258,20 @@ export function addEclBackground(
 ): Map<number, number> {
   const level = requireBackgroundLevel(conditions);
   if (level === 0) return digits;
-  let byRegion: Readonly<Record<EclRegion, readonly number[]>> = ALL_CELLS_BY_REGION;
-  if (cells !== undefined) {
-    const chosen: Record<EclRegion, number[]> = { forward: [], barrel: [], backward: [] };
-    const unique = [...new Set(cells)].sort((p, q) => p - q);
-    for (const c of unique) {
-      if (!isValidCellId(c)) throw new InputError(`ECL background: cellId ${c} is out of range (1..${ECL_N_CRYSTALS})`);
-      chosen[regionOfCellId(c)].push(c);
-    }
-    byRegion = chosen;
-  }
-  for (const region of REGIONS) {
-    const list = byRegion[region];
-    if (list.length === 0) continue;
-    const mean = ECL_BACKGROUND_DEPOSITS_PER_CRYSTAL * ECL_BACKGROUND_REGION_FACTOR[region] * level * list.length;
+  const sorted = cells === undefined ? ALL_CELLS : ascendingUnique(cells);
+  const counts = cells === undefined ? ALL_CELLS_PER_REGION : crystalsPerRegion(sorted);
+  let start = 0;
+  for (let r = 0; r < REGIONS.length; r++) {
+    const length = counts[r]!;
+    if (length === 0) continue;
+    const mean = ECL_BACKGROUND_DEPOSITS_PER_CRYSTAL * ECL_BACKGROUND_REGION_FACTOR[REGIONS[r]!] * level * length;
     const count = rng.poisson(mean);
     for (let i = 0; i < count; i++) {
-      const c = list[rng.int(list.length)]!;
+      const c = sorted[start + rng.int(length)]!;
       const e = ECL_BACKGROUND_MIN_ENERGY + rng.exponential(ECL_BACKGROUND_SLOPE);
       digits.set(c, (digits.get(c) ?? 0) + e);
     }
+    start += length;
   }
   return digits;
 }

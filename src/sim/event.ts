@@ -11,8 +11,8 @@ import type { DetectorConditions, EclDigit, KlmHit, ParticleState, SimTrackRow, 
 import { Random } from "./random.js";
 import { transportParticle, type TransportResult } from "./transport.js";
 import { addEclBackground, applyEclReadout, eclDigitsFromDeposits } from "./eclResponse.js";
-import { eclNeighbourhood } from "../geometry/eclNeighbours.js";
-import { crystalTowards } from "../geometry/ecl.js";
+import { eclNeighbourhoodCells } from "../geometry/eclNeighbours.js";
+import { ECL_N_CRYSTALS, crystalTowards } from "../geometry/ecl.js";
 import { klmBackgroundHits, klmHitsFromCrossings } from "./klmResponse.js";
 import { reconstructTrackAtIp } from "./tracking.js";
 import { hypot2 } from "./hypot.js";
@@ -84,7 +84,7 @@ function eclEntryCrystal(result: TransportResult): number | null {
 }
 
 /** The digits (sorted by cellId) whose crystal is in `cells` (sorted ascending): a merge of the two lists. */
-function digitsInside(digits: readonly EclDigit[], cells: readonly number[]): EclDigit[] {
+function digitsInside(digits: readonly EclDigit[], cells: ArrayLike<number>): EclDigit[] {
   const out: EclDigit[] = [];
   let j = 0;
   for (const d of digits) {
@@ -93,6 +93,39 @@ function digitsInside(digits: readonly EclDigit[], cells: readonly number[]): Ec
     if (cells[j] === d.cellId) out.push(d);
   }
   return out;
+}
+
+const NO_CELLS = new Int32Array(0);
+/** Per cellId the number of the last union that took it (a mark cleared by counting up, not by a fill). */
+const unionMark = new Uint32Array(ECL_N_CRYSTALS + 1);
+let unionCount = 0;
+
+/** The union of ascending cell lists, ascending without repeats (one list is returned as it is). */
+function storedCellUnion(lists: readonly Int32Array[]): Int32Array {
+  let nonEmpty = 0;
+  let only: Int32Array = NO_CELLS;
+  for (const list of lists) {
+    if (list.length > 0) {
+      nonEmpty++;
+      only = list;
+    }
+  }
+  if (nonEmpty <= 1) return only;
+  if (++unionCount === 0xffffffff) {
+    unionMark.fill(0);
+    unionCount = 1;
+  }
+  const cells: number[] = [];
+  for (const list of lists) {
+    for (let i = 0; i < list.length; i++) {
+      const c = list[i]!;
+      if (unionMark[c] !== unionCount) {
+        unionMark[c] = unionCount;
+        cells.push(c);
+      }
+    }
+  }
+  return Int32Array.from(cells).sort();
 }
 
 export interface SimulatedEvent {
@@ -138,10 +171,12 @@ export function simulateEventDetailed(
   for (const h of klmBackgroundHits(rng, conditions)) klmHits.push(h);
 
   // background only where it can reach the output: the stored neighbourhoods (same per-crystal distribution)
-  const neighbourhoods = entryCells.map((c) => (c === null ? [] : eclNeighbourhood(c, STORED_ECL_NEIGHBOURHOOD)));
-  const storedCells = new Set<number>();
-  for (const list of neighbourhoods) for (const c of list) storedCells.add(c);
-  addEclBackground(crystalEnergies, rng, conditions, storedCells);
+  const neighbourhoods = new Array<Int32Array>(n);
+  for (let i = 0; i < n; i++) {
+    const c = entryCells[i];
+    neighbourhoods[i] = c === null ? NO_CELLS : eclNeighbourhoodCells(c, STORED_ECL_NEIGHBOURHOOD);
+  }
+  addEclBackground(crystalEnergies, rng, conditions, storedCellUnion(neighbourhoods));
   const eclDigits = applyEclReadout(crystalEnergies, conditions);
 
   const rows: SimTrackRow[] = [];
