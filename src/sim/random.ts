@@ -4,10 +4,8 @@
  * sequence in every JavaScript engine; seeded through splitmix32.
  */
 export class Random {
-  private s0 = 0;
-  private s1 = 0;
-  private s2 = 0;
-  private s3 = 0;
+  /** the xoshiro128** state words s0…s3, as int32 (the same bits as uint32; typed storage keeps them unboxed) */
+  private readonly state = new Int32Array(4);
   private spareGauss = NaN;
 
   constructor(seed: number) {
@@ -19,25 +17,25 @@ export class Random {
       z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35) >>> 0;
       return (z ^ (z >>> 16)) >>> 0;
     };
-    this.s0 = splitmix32();
-    this.s1 = splitmix32();
-    this.s2 = splitmix32();
-    this.s3 = splitmix32();
+    const s = this.state;
+    s[0] = splitmix32();
+    s[1] = splitmix32();
+    s[2] = splitmix32();
+    s[3] = splitmix32();
   }
 
   /** Uniform 32-bit unsigned integer. */
   nextU32(): number {
-    const result = Math.imul(rotl(Math.imul(this.s1, 5) >>> 0, 7), 9) >>> 0;
-    const t = (this.s1 << 9) >>> 0;
-    this.s2 ^= this.s0;
-    this.s3 ^= this.s1;
-    this.s1 ^= this.s2;
-    this.s0 ^= this.s3;
-    this.s2 ^= t;
-    this.s3 = rotl(this.s3, 11);
-    this.s0 >>>= 0;
-    this.s1 >>>= 0;
-    this.s2 >>>= 0;
+    const s = this.state;
+    const s0 = s[0]!, s1 = s[1]!, s2 = s[2]!, s3 = s[3]!;
+    const result = Math.imul(rotl(Math.imul(s1, 5), 7), 9) >>> 0;
+    // s2 ^= s0; s3 ^= s1; s1 ^= s2; s0 ^= s3; s2 ^= s1 << 9; s3 = rotl(s3, 11)
+    const t2 = s2 ^ s0;
+    const t3 = s3 ^ s1;
+    s[0] = s0 ^ t3;
+    s[1] = s1 ^ t2;
+    s[2] = t2 ^ (s1 << 9);
+    s[3] = rotl(t3, 11);
     return result;
   }
 
@@ -101,6 +99,7 @@ export class Random {
   }
 }
 
+/** 32-bit rotation left (as int32; callers take >>> 0 where they need the unsigned value). */
 function rotl(x: number, k: number): number {
-  return ((x << k) | (x >>> (32 - k))) >>> 0;
+  return (x << k) | (x >>> (32 - k));
 }
