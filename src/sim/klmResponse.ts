@@ -264,7 +264,7 @@ interface BackgroundCell {
   z: number;
 }
 const BACKGROUND_CELLS: BackgroundCell[] = [];
-const BACKGROUND_CUMULATIVE: number[] = [];
+const BACKGROUND_CUMULATIVE_LIST: number[] = [];
 {
   let total = 0;
   for (let layer = 1; layer <= BKLM_LAYERS; layer++) {
@@ -274,7 +274,7 @@ const BACKGROUND_CUMULATIVE: number[] = [];
         nU: barrelPhiStripCount(layer), nV: 2 * barrelZStripCount(layer), radius: barrelLayerRadius(layer, sector),
         widthU: barrelPhiStripWidth(layer), widthV: barrelZStripWidth(layer), cos: sectorCos(sector), sin: sectorSin(sector), z: 0,
       });
-      BACKGROUND_CUMULATIVE.push((total += klmBackgroundMean("barrel", layer)));
+      BACKGROUND_CUMULATIVE_LIST.push((total += klmBackgroundMean("barrel", layer)));
     }
   }
   for (const section of ["forward", "backward"] as const) {
@@ -285,12 +285,37 @@ const BACKGROUND_CUMULATIVE: number[] = [];
           section, layer, sector, nU: endcapStripCount(), nV: endcapStripCount(), radius: 0,
           widthU: endcapStripWidth(), widthV: endcapStripWidth(), cos: 0, sin: 0, z: endcapLayerZ(section, layer),
         });
-        BACKGROUND_CUMULATIVE.push((total += klmBackgroundMean(section, layer)));
+        BACKGROUND_CUMULATIVE_LIST.push((total += klmBackgroundMean(section, layer)));
       }
     }
   }
 }
-const BACKGROUND_TOTAL = BACKGROUND_CUMULATIVE[BACKGROUND_CUMULATIVE.length - 1]!;
+const BACKGROUND_CUMULATIVE = Float64Array.from(BACKGROUND_CUMULATIVE_LIST);
+const BACKGROUND_LAST = BACKGROUND_CUMULATIVE.length - 1;
+const BACKGROUND_TOTAL = BACKGROUND_CUMULATIVE[BACKGROUND_LAST]!;
+/** The cells' numbers as flat typed arrays for the hot loop (barrel first: index < BACKGROUND_BARREL_CELLS). */
+const BACKGROUND_BARREL_CELLS = BKLM_LAYERS * BKLM_SECTORS;
+const CELL_N_U = Int32Array.from(BACKGROUND_CELLS, (c) => c.nU);
+const CELL_N_V = Int32Array.from(BACKGROUND_CELLS, (c) => c.nV);
+const CELL_X0 = Float64Array.from(BACKGROUND_CELLS, (c) => c.radius * c.cos);
+const CELL_Y0 = Float64Array.from(BACKGROUND_CELLS, (c) => c.radius * c.sin);
+const CELL_WIDTH_U = Float64Array.from(BACKGROUND_CELLS, (c) => c.widthU);
+const CELL_WIDTH_V = Float64Array.from(BACKGROUND_CELLS, (c) => c.widthV);
+const CELL_COS = Float64Array.from(BACKGROUND_CELLS, (c) => c.cos);
+const CELL_SIN = Float64Array.from(BACKGROUND_CELLS, (c) => c.sin);
+/**
+ * Guide table for the cell search: BACKGROUND_GUIDE[g] is the cell of u = g·TOTAL/G. The search starts
+ * there and steps to the smallest index with cumulative > u (what a binary search finds), in ~1 step.
+ */
+const BACKGROUND_GUIDE_SIZE = 512;
+const BACKGROUND_GUIDE = new Int32Array(BACKGROUND_GUIDE_SIZE + 1);
+/** u × this ≈ the guide bucket (any bucket near u is a correct start; the search fixes the rest) */
+const BACKGROUND_GUIDE_SCALE = BACKGROUND_GUIDE_SIZE / BACKGROUND_TOTAL;
+for (let g = 0, i = 0; g <= BACKGROUND_GUIDE_SIZE; g++) {
+  const u = (g * BACKGROUND_TOTAL) / BACKGROUND_GUIDE_SIZE;
+  while (i < BACKGROUND_LAST && BACKGROUND_CUMULATIVE[i]! <= u) i++;
+  BACKGROUND_GUIDE[g] = i;
+}
 
 /**
  * Beam-background 2-D hits of one event: in every sector of every layer Poisson(mean × klmBackground)
@@ -307,43 +332,41 @@ export function klmBackgroundHits(rng: Random, conditions: DetectorConditions): 
   const rIn2 = EKLM_ACTIVE_INNER_RADIUS ** 2;
   const rOut2 = EKLM_ACTIVE_OUTER_RADIUS ** 2;
   for (let k = 0; k < count; k++) {
-    // One uniform picks the sector of a layer (binary search in the cumulative means); what is left of it,
-    // rescaled, is again uniform and independent and picks the strips (saves random numbers in a hot loop).
+    // One uniform picks the sector of a layer (the first cell whose cumulative mean exceeds it); what is left
+    // of it, rescaled, is again uniform and independent and picks the strips (saves random numbers in a hot loop).
     const u = rng.uniform() * BACKGROUND_TOTAL;
-    let lo = 0;
-    let hi = BACKGROUND_CUMULATIVE.length - 1;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (BACKGROUND_CUMULATIVE[mid]! <= u) lo = mid + 1;
-      else hi = mid;
-    }
-    const cell = BACKGROUND_CELLS[lo]!;
+    let lo = BACKGROUND_GUIDE[Math.min((u * BACKGROUND_GUIDE_SCALE) | 0, BACKGROUND_GUIDE_SIZE)]!;
+    while (lo > 0 && BACKGROUND_CUMULATIVE[lo - 1]! > u) lo--;
+    while (lo < BACKGROUND_LAST && BACKGROUND_CUMULATIVE[lo]! <= u) lo++;
     const below = lo === 0 ? 0 : BACKGROUND_CUMULATIVE[lo - 1]!;
     let rest = (u - below) / (BACKGROUND_CUMULATIVE[lo]! - below);
     const second = rng.uniform();
     const time = -KLM_BACKGROUND_TIME_WINDOW + 2 * KLM_BACKGROUND_TIME_WINDOW * second;
-    if (cell.section === "barrel") {
-      let a = rest * cell.nU;
-      const us = Math.min(Math.floor(a), cell.nU - 1) + 1;
+    const nU = CELL_N_U[lo]!, nV = CELL_N_V[lo]!;
+    if (lo < BACKGROUND_BARREL_CELLS) {
+      const cell = BACKGROUND_CELLS[lo]!;
+      let a = rest * nU;
+      const us = Math.min(Math.floor(a), nU - 1) + 1;
       rest = a - (us - 1);
-      a = rest * cell.nV;
-      const vs = Math.min(Math.floor(a), cell.nV - 1) + 1;
+      a = rest * nV;
+      const vs = Math.min(Math.floor(a), nV - 1) + 1;
       // strip centres (klm.ts barrelPhiStripCentre / barrelZStripCentre) on the layer plane
-      const lu = (us - 0.5 - cell.nU / 2) * cell.widthU;
-      const zeta = (vs - 0.5 - cell.nV / 2) * cell.widthV;
+      const lu = (us - 0.5 - nU / 2) * CELL_WIDTH_U[lo]!;
+      const zeta = (vs - 0.5 - nV / 2) * CELL_WIDTH_V[lo]!;
       hits.push({
         section: "barrel", sector: cell.sector, layer: cell.layer,
-        x: cell.radius * cell.cos - lu * cell.sin, y: cell.radius * cell.sin + lu * cell.cos, z: zeta + DETECTOR_Z_OFFSET,
+        x: CELL_X0[lo]! - lu * CELL_SIN[lo]!, y: CELL_Y0[lo]! + lu * CELL_COS[lo]!, z: zeta + DETECTOR_Z_OFFSET,
         uStripMin: us, uStripMax: us, vStripMin: vs, vStripMax: vs, time, truthTrack: -1,
       });
       continue;
     }
     // uniform in the quadrant's annulus: r² uniform (the rest of the first uniform), angle uniform (a third one)
+    const cell = BACKGROUND_CELLS[lo]!;
     const r = Math.sqrt(rIn2 + (rOut2 - rIn2) * rest);
     const a = (cell.sector - 1) * (Math.PI / 2) + (Math.PI / 2) * rng.uniform();
     const us = Math.floor(endcapStripCoordinate(r * Math.cos(a))) + 1;
     const vs = Math.floor(endcapStripCoordinate(r * Math.sin(a))) + 1;
-    if (us < 1 || us > cell.nU || vs < 1 || vs > cell.nV) continue;
+    if (us < 1 || us > nU || vs < 1 || vs > nV) continue;
     const sx = cell.sector === 1 || cell.sector === 4 ? 1 : -1;
     const sy = cell.sector <= 2 ? 1 : -1;
     hits.push({
