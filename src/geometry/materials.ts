@@ -115,7 +115,19 @@ export class RangeTable {
       const b = this.kinetic[i]! / this.dEdx[i]!;
       this.ranges[i] = this.ranges[i - 1]! + 0.5 * (a + b) * this.dLnT;
     }
+    // guide[b − guideBase]: the last index whose range lies in a bucket below b (every range of bucket b
+    // is above it, so the search for r in bucket b starts there)
+    this.guideBase = logBucket(this.ranges[1]!);
+    const top = logBucket(this.ranges[RANGE_TABLE_POINTS - 1]!);
+    this.guide = new Int32Array(top - this.guideBase + 1);
+    let last = 0;
+    for (let bucket = this.guideBase, i = 1; bucket <= top; bucket++) {
+      while (i < RANGE_TABLE_POINTS - 1 && logBucket(this.ranges[i]!) < bucket) last = i++;
+      this.guide[bucket - this.guideBase] = last;
+    }
   }
+  private readonly guideBase: number;
+  private readonly guide: Int32Array;
 
   private position(t: number): number {
     const u = (Math.log(t) - this.lnTMin) / this.dLnT;
@@ -134,24 +146,36 @@ export class RangeTable {
   /** CSDA range (cm) of kinetic energy T (0 at and below 1 MeV). */
   range(t: number): number {
     if (t <= RANGE_TABLE_MIN_KINETIC) return 0;
+    // a transport step asks for the range of its kinetic energy twice (step limit, then the mean loss),
+    // with another lookup in between: the last two answers are kept
+    if (t === this.recentKinetic0) return this.recentRange0;
+    if (t === this.recentKinetic1) return this.recentRange1;
     const u = this.position(t);
     const i = Math.floor(u);
     const f = u - i;
-    return this.ranges[i]! * (1 - f) + this.ranges[i + 1]! * f;
+    const r = this.ranges[i]! * (1 - f) + this.ranges[i + 1]! * f;
+    this.recentKinetic1 = this.recentKinetic0;
+    this.recentRange1 = this.recentRange0;
+    this.recentKinetic0 = t;
+    this.recentRange0 = r;
+    return r;
   }
+  private recentKinetic0 = NaN;
+  private recentRange0 = 0;
+  private recentKinetic1 = NaN;
+  private recentRange1 = 0;
 
   /** Kinetic energy whose CSDA range is r (cm); 0 for r ≤ 0. */
   kineticForRange(r: number): number {
     if (r <= 0) return 0;
     const ranges = this.ranges;
     if (r >= ranges[RANGE_TABLE_POINTS - 1]!) return this.kinetic[RANGE_TABLE_POINTS - 1]!;
-    let lo = 0;
-    let hi = RANGE_TABLE_POINTS - 1;
-    while (hi - lo > 1) {
-      const mid = (lo + hi) >>> 1;
-      if (ranges[mid]! <= r) lo = mid;
-      else hi = mid;
-    }
+    // the interval ranges[lo] ≤ r < ranges[lo + 1] (ranges increase strictly), found from the guide of r's
+    // logarithmic bucket in one to three steps
+    const b = logBucket(r) - this.guideBase;
+    let lo = b < 0 ? 0 : this.guide[b]!;
+    while (ranges[lo + 1]! <= r) lo++;
+    const hi = lo + 1;
     const f = (r - ranges[lo]!) / (ranges[hi]! - ranges[lo]!);
     // ln T is linear in the index: interpolate there
     return Math.exp(this.lnTMin + (lo + f) * this.dLnT);
@@ -164,14 +188,33 @@ export class RangeTable {
 
   /** CSDA range at `kinetic` GeV, computed once per call site that needs a fixed stopping energy. */
   rangeAt(kinetic: number): number {
+    if (kinetic === this.lastFixedKinetic) return this.lastFixedRange;
     let r = this.fixedRanges.get(kinetic);
     if (r === undefined) {
       r = this.range(kinetic);
       this.fixedRanges.set(kinetic, r);
     }
+    this.lastFixedKinetic = kinetic;
+    this.lastFixedRange = r;
     return r;
   }
   private readonly fixedRanges = new Map<number, number>();
+  private lastFixedKinetic = NaN;
+  private lastFixedRange = 0;
+}
+
+/** The bits of a double: the high word holds sign, exponent and the top of the mantissa. */
+const bitsOfDouble = new Float64Array(1);
+const wordsOfDouble = new Uint32Array(bitsOfDouble.buffer);
+const HIGH_WORD = new Uint8Array(Float64Array.of(1).buffer)[7] === 0x3f ? 1 : 0;
+
+/**
+ * A logarithmic bucket of a positive number: exponent and the top 6 mantissa bits (64 buckets per
+ * octave), monotonic in the number; for the range-table search without a logarithm.
+ */
+function logBucket(v: number): number {
+  bitsOfDouble[0] = v;
+  return wordsOfDouble[HIGH_WORD]! >>> 14;
 }
 
 const tableCache = new Map<string, RangeTable>();

@@ -197,6 +197,23 @@ const ENDCAP_BOUNDS = new Float64Array(ENDCAP_CELLS + 1);
   ENDCAP_BOUNDS[ENDCAP_CELLS] = EKLM_SECTION_FRONT + EKLM_SECTION_LENGTH;
 }
 
+/**
+ * Normals (−sin e, cos e) of the barrel sector edge planes at e = φ_s ± 22.5° (index = sector 1–8), computed
+ * once instead of per step.
+ */
+const SECTOR_EDGE_UPPER_NX = new Float64Array(BKLM_SECTORS + 1);
+const SECTOR_EDGE_UPPER_NY = new Float64Array(BKLM_SECTORS + 1);
+const SECTOR_EDGE_LOWER_NX = new Float64Array(BKLM_SECTORS + 1);
+const SECTOR_EDGE_LOWER_NY = new Float64Array(BKLM_SECTORS + 1);
+for (let sector = 1; sector <= BKLM_SECTORS; sector++) {
+  const e1 = (sector - 1) * (Math.PI / 4) + Math.PI / 8;
+  const e2 = (sector - 1) * (Math.PI / 4) - Math.PI / 8;
+  SECTOR_EDGE_UPPER_NX[sector] = -Math.sin(e1);
+  SECTOR_EDGE_UPPER_NY[sector] = Math.cos(e1);
+  SECTOR_EDGE_LOWER_NX[sector] = -Math.sin(e2);
+  SECTOR_EDGE_LOWER_NY[sector] = Math.cos(e2);
+}
+
 function findCell(bounds: ArrayLike<number>, n: number, v: number): number {
   // largest k with bounds[k] ≤ v, in [0, n−1]
   let lo = 0;
@@ -281,6 +298,7 @@ export class Propagator {
   private processes: DiscreteProcesses | null = null;
   private tables: (RangeTable | null)[] = [null, null, null, null, null];
   private tableMass = -1;
+  private readonly tablesByMass = new Map<number, (RangeTable | null)[]>();
 
   // current cell
   private cellKind = CELL_OUTSIDE;
@@ -371,7 +389,13 @@ export class Propagator {
   private tableFor(material: MaterialId): RangeTable {
     const mass = this.state.mass;
     if (mass !== this.tableMass) {
-      this.tables = [null, null, null, null, null];
+      // a few masses alternate (μ, π, a decay's μ): keep each mass's tables
+      let tables = this.tablesByMass.get(mass);
+      if (tables === undefined) {
+        tables = [null, null, null, null, null];
+        this.tablesByMass.set(mass, tables);
+      }
+      this.tables = tables;
       this.tableMass = mass;
     }
     let t = this.tables[material];
@@ -755,10 +779,8 @@ export class Propagator {
         if ((d = this.planeDistance(c, sn, 0, inner, best)) < best) best = d;
         if ((d = this.planeDistance(c, sn, 0, outer, best)) < best) best = d;
         // sector edges at φ_s ± 22.5°: planes through the axis with normals along ∓φ̂ there
-        const e1 = (sector - 1) * (Math.PI / 4) + Math.PI / 8;
-        const e2 = (sector - 1) * (Math.PI / 4) - Math.PI / 8;
-        if ((d = this.planeDistance(-Math.sin(e1), Math.cos(e1), 0, 0, best)) < best) best = d;
-        if ((d = this.planeDistance(-Math.sin(e2), Math.cos(e2), 0, 0, best)) < best) best = d;
+        if ((d = this.planeDistance(SECTOR_EDGE_UPPER_NX[sector]!, SECTOR_EDGE_UPPER_NY[sector]!, 0, 0, best)) < best) best = d;
+        if ((d = this.planeDistance(SECTOR_EDGE_LOWER_NX[sector]!, SECTOR_EDGE_LOWER_NY[sector]!, 0, 0, best)) < best) best = d;
         if ((d = this.planeDistance(0, 0, 1, DETECTOR_Z_OFFSET + BKLM_HALF_LENGTH, best)) < best) best = d;
         if ((d = this.planeDistance(0, 0, 1, DETECTOR_Z_OFFSET - BKLM_HALF_LENGTH, best)) < best) best = d;
         break;
