@@ -64,8 +64,15 @@ export function truthKinematics(state: ParticleState): Pick<TrackTruth, "pdg" | 
 
 /** The row's truth: kinematics at the IP plus what the transport recorded (only the TrackTruth fields). */
 function trackTruth(state: ParticleState, t: TransportResult["truth"]): TrackTruth {
+  const k = truthKinematics(state);
+  // one literal in truthKinematics' key order (a spread followed by more keys builds the object slowly)
   return {
-    ...truthKinematics(state),
+    pdg: k.pdg,
+    charge: k.charge,
+    p: k.p,
+    pt: k.pt,
+    theta: k.theta,
+    phi: k.phi,
     decayedInFlight: t.decayedInFlight,
     interactedInEcl: t.interactedInEcl,
     interactedInKlm: t.interactedInKlm,
@@ -165,10 +172,9 @@ export function simulateEventDetailed(
     transports[i] = result;
     entryCells[i] = eclEntryCrystal(result);
     eclDigitsFromDeposits(result.eclDeposits, rng, conditions, crystalEnergies);
-    const hits = klmHitsFromCrossings(result.klmCrossings, i, rng, conditions);
-    for (const h of hits) klmHits.push(h);
+    klmHitsFromCrossings(result.klmCrossings, i, rng, conditions, klmHits);
   }
-  for (const h of klmBackgroundHits(rng, conditions)) klmHits.push(h);
+  klmBackgroundHits(rng, conditions, klmHits);
 
   // background only where it can reach the output: the stored neighbourhoods (same per-crystal distribution)
   const neighbourhoods = new Array<Int32Array>(n);

@@ -65,7 +65,7 @@ import { hypot2, hypot3 } from "./hypot.js";
 // ───────────── interaction lengths ─────────────
 
 const MB = 1e-27; // cm²
-const LN_P = PION_XS_MOMENTUM.map((p) => Math.log(p));
+const LN_P = Float64Array.from(PION_XS_MOMENTUM, (p) => Math.log(p));
 
 /** λ (cm) = M/(ρ N_A Σσ) for a composition whose per-nucleus σ scales from Fe as A^0.75. */
 function scaledLambda(composition: NuclearComposition, density: number, sigmaFeMb: number): number {
@@ -88,10 +88,25 @@ const LAMBDA_TABLE: Float64Array[][] = [];
 
 /** Inelastic interaction length (cm) of a π± of momentum p (GeV/c) in a material (Infinity in vacuum). */
 export function pionInteractionLength(material: MaterialId, p: number, charge: 1 | -1): number {
+  // a thin layer asks twice at the same momentum (distance to the interaction, then the budget spent)
+  if (p === lastLambdaMomentum && material === lastLambdaMaterial && charge === lastLambdaCharge) return lastLambda;
   const tables = LAMBDA_TABLE[material];
   if (tables === undefined) return Infinity;
   if (!(p > 0)) throw new InputError(`pionInteractionLength: momentum ${p} must be > 0`);
-  const table = tables[charge < 0 ? 0 : 1]!;
+  const lambda = interpolatedLambda(tables[charge < 0 ? 0 : 1]!, p);
+  lastLambdaMomentum = p;
+  lastLambdaMaterial = material;
+  lastLambdaCharge = charge;
+  lastLambda = lambda;
+  return lambda;
+}
+let lastLambdaMomentum = NaN;
+let lastLambdaMaterial = -1;
+let lastLambdaCharge = 0;
+let lastLambda = 0;
+
+/** λ interpolated linearly in ln p on the PION_XS_MOMENTUM grid, constant outside it. */
+function interpolatedLambda(table: Float64Array, p: number): number {
   const n = LN_P.length;
   const lp = Math.log(p);
   if (lp <= LN_P[0]!) return table[0]!;

@@ -145,10 +145,12 @@ function requireCrossing(c: KlmCrossing, i: number): void {
 /**
  * The 2-D hits of one track's layer crossings. `trackIndex` is stored as the hits' truthTrack.
  * Crossings outside the strips give no hit; a layer's hit is lost with probability 1 − klmEfficiency.
+ * The hits are appended to `hits` (the event's list when given), which is returned.
  */
-export function klmHitsFromCrossings(crossings: readonly KlmCrossing[], trackIndex: number, rng: Random, conditions: DetectorConditions): KlmHit[] {
+export function klmHitsFromCrossings(
+  crossings: readonly KlmCrossing[], trackIndex: number, rng: Random, conditions: DetectorConditions, hits: KlmHit[] = [],
+): KlmHit[] {
   requireProbability("KLM efficiency", conditions.klmEfficiency);
-  const hits: KlmHit[] = [];
   for (let i = 0; i < crossings.length; i++) {
     const c = crossings[i]!;
     requireCrossing(c, i);
@@ -321,12 +323,12 @@ for (let g = 0, i = 0; g <= BACKGROUND_GUIDE_SIZE; g++) {
  * Beam-background 2-D hits of one event: in every sector of every layer Poisson(mean × klmBackground)
  * single-strip hits (drawn as one Poisson total split over the sectors and layers in proportion to their
  * means, the same distribution), uniform over the strip-covered area (barrel) or the active annulus
- * quadrant (endcap), uniform in time within ±KLM_BACKGROUND_TIME_WINDOW; truthTrack −1.
+ * quadrant (endcap), uniform in time within ±KLM_BACKGROUND_TIME_WINDOW; truthTrack −1. The hits are
+ * appended to `hits` (the event's list when given), which is returned.
  */
-export function klmBackgroundHits(rng: Random, conditions: DetectorConditions): KlmHit[] {
+export function klmBackgroundHits(rng: Random, conditions: DetectorConditions, hits: KlmHit[] = []): KlmHit[] {
   const scale = conditions.klmBackground;
   if (!Number.isFinite(scale) || scale < 0) throw new InputError(`KLM background scale ${scale} must be a finite number ≥ 0`);
-  const hits: KlmHit[] = [];
   if (scale === 0) return hits;
   const count = rng.poisson(BACKGROUND_TOTAL * scale);
   const rIn2 = EKLM_ACTIVE_INNER_RADIUS ** 2;
