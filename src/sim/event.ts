@@ -102,6 +102,11 @@ function digitsInside(digits: readonly EclDigit[], cells: ArrayLike<number>): Ec
   return out;
 }
 
+/** The KLM response appends to the event's list and returns it; any other list it returns is copied in. */
+function appendHits(klmHits: KlmHit[], returned: readonly KlmHit[]): void {
+  if (returned !== klmHits) for (const h of returned) klmHits.push(h);
+}
+
 const NO_CELLS = new Int32Array(0);
 /** Per cellId the number of the last union that took it (a mark cleared by counting up, not by a fill). */
 const unionMark = new Uint32Array(ECL_N_CRYSTALS + 1);
@@ -172,9 +177,9 @@ export function simulateEventDetailed(
     transports[i] = result;
     entryCells[i] = eclEntryCrystal(result);
     eclDigitsFromDeposits(result.eclDeposits, rng, conditions, crystalEnergies);
-    klmHitsFromCrossings(result.klmCrossings, i, rng, conditions, klmHits);
+    appendHits(klmHits, klmHitsFromCrossings(result.klmCrossings, i, rng, conditions, klmHits));
   }
-  klmBackgroundHits(rng, conditions, klmHits);
+  appendHits(klmHits, klmBackgroundHits(rng, conditions, klmHits));
 
   // background only where it can reach the output: the stored neighbourhoods (same per-crystal distribution)
   const neighbourhoods = new Array<Int32Array>(n);
