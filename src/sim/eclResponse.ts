@@ -42,6 +42,7 @@ import { eclNeighbourhood, eclNeighboursN } from "../geometry/eclNeighbours.js";
 import type { Random } from "./random.js";
 import type { DetectorConditions, EclDigit } from "./types.js";
 import type { EclEnergyDeposit } from "./transport.js";
+import { CrystalEnergies, type CrystalEnergySums } from "./crystalEnergies.js";
 import {
   CSI_MOLIERE_RADIUS,
   ECL_BACKGROUND_DEPOSITS_PER_CRYSTAL,
@@ -100,7 +101,7 @@ for (let t = 0; t < ECL_N_THETA_RINGS; t++) {
  * ≈6 % for R = R_M) is not recorded: it is spread thinner than any threshold.
  * Returns false when the point's direction is in a gap or outside the ECL (energy lost).
  */
-function spreadLaterally(digits: Map<number, number>, x: number, y: number, z: number, energy: number, radius: number): boolean {
+function spreadLaterally(digits: CrystalEnergySums, x: number, y: number, z: number, energy: number, radius: number): boolean {
   const centre = crystalTowards(x, y, z);
   if (centre === null) return false;
   const rho = Math.sqrt(x * x + y * y);
@@ -109,16 +110,23 @@ function spreadLaterally(digits: Map<number, number>, x: number, y: number, z: n
   const phi = Math.atan2(y, x);
   let cells = spreadCells[centre];
   if (cells === undefined) cells = spreadCells[centre] = Int32Array.from(eclNeighboursN(centre, SPREAD_HALF_WIDTH));
+  const radius2 = radius * radius;
   // The "N" lists walk each ring downwards in φ, so a cell's upper φ edge is the previous cell's lower
-  // edge: reuse those two quadrant values (≈40 % fewer atan/sqrt evaluations).
+  // edge: reuse those two quadrant values (≈40 % fewer atan/sqrt evaluations). The square roots of
+  // profileQuadrant depend on one coordinate only: per ring (u edges) and per φ edge (v).
   let prevRing = -1, prevPhiId = -1, gLow1 = 0, gLow2 = 0;
+  let u1 = 0, u2 = 0, a1 = 1, a2 = 1;
   for (let i = 0; i < cells.length; i++) {
     const c = cells[i]!;
     const t = thetaIdOf(c);
     const n = ECL_CRYSTALS_PER_RING[t]!;
     const p = c - 1 - ECL_RING_OFFSET[t]!;
-    const u1 = dist * (ringThetaMin[t]! - theta);
-    const u2 = dist * (ringThetaMax[t]! - theta);
+    if (t !== prevRing) {
+      u1 = dist * (ringThetaMin[t]! - theta);
+      u2 = dist * (ringThetaMax[t]! - theta);
+      a1 = Math.sqrt(u1 * u1 + radius2);
+      a2 = Math.sqrt(u2 * u2 + radius2);
+    }
     // lower φ edge of the cell relative to the point, brought into [−π, π] (cells of the 5×5 are near 0)
     let dPhi = (2 * Math.PI * p) / n - phi;
     dPhi -= 2 * Math.PI * Math.round(dPhi / (2 * Math.PI));
@@ -130,17 +138,24 @@ function spreadLaterally(digits: Map<number, number>, x: number, y: number, z: n
       gHigh2 = gLow2;
     } else {
       const v2 = scale * (dPhi + (2 * Math.PI) / n);
-      gHigh1 = profileQuadrant(u1, v2, radius);
-      gHigh2 = profileQuadrant(u2, v2, radius);
+      const b2 = Math.sqrt(v2 * v2 + radius2);
+      gHigh1 = quadrant(u1, a1, v2, b2);
+      gHigh2 = quadrant(u2, a2, v2, b2);
     }
-    gLow1 = profileQuadrant(u1, v1, radius);
-    gLow2 = profileQuadrant(u2, v1, radius);
+    const b1 = Math.sqrt(v1 * v1 + radius2);
+    gLow1 = quadrant(u1, a1, v1, b1);
+    gLow2 = quadrant(u2, a2, v1, b1);
     prevRing = t;
     prevPhiId = p;
     const share = gHigh2 - gHigh1 - gLow2 + gLow1;
     if (share > 0) digits.set(c, (digits.get(c) ?? 0) + energy * share);
   }
   return true;
+}
+
+/** profileQuadrant(x, y, R) given a = √(x² + R²) and b = √(y² + R²). */
+function quadrant(x: number, a: number, y: number, b: number): number {
+  return ((x / a) * Math.atan(y / a) + (y / b) * Math.atan(x / b)) / (2 * Math.PI);
 }
 
 function requireDeposit(d: EclEnergyDeposit, i: number): void {
@@ -165,12 +180,14 @@ interface CrystalIonisation { energy: number; x: number; y: number; z: number }
  * The response is deterministic; `rng` is part of the interface (the stochastic parts, Landau
  * fluctuations and the hadronic blobs, come from the transport).
  */
+export function eclDigitsFromDeposits(deposits: readonly EclEnergyDeposit[], rng: Random, conditions: DetectorConditions): Map<number, number>;
+export function eclDigitsFromDeposits<T extends CrystalEnergySums>(deposits: readonly EclEnergyDeposit[], rng: Random, conditions: DetectorConditions, into: T): T;
 export function eclDigitsFromDeposits(
   deposits: readonly EclEnergyDeposit[],
   _rng: Random,
   _conditions: DetectorConditions,
-  into: Map<number, number> = new Map(),
-): Map<number, number> {
+  into: CrystalEnergySums = new Map<number, number>(),
+): CrystalEnergySums {
   const ionisation = new Map<number, CrystalIonisation>();
   for (let i = 0; i < deposits.length; i++) {
     const d = deposits[i]!;
@@ -250,12 +267,12 @@ function ascendingUnique(cells: Iterable<number>): ArrayLike<number> {
  * `cells` restricts the background to those crystals (e.g. the union of the stored neighbourhoods):
  * the others never reach the output, and the per-crystal distribution is unchanged.
  */
-export function addEclBackground(
-  digits: Map<number, number>,
+export function addEclBackground<T extends CrystalEnergySums>(
+  digits: T,
   rng: Random,
   conditions: DetectorConditions,
   cells?: Iterable<number>,
-): Map<number, number> {
+): T {
   const level = requireBackgroundLevel(conditions);
   if (level === 0) return digits;
   const sorted = cells === undefined ? ALL_CELLS : ascendingUnique(cells);
@@ -281,16 +298,24 @@ export function addEclBackground(
  * energies clipped at ECL_CLIP_ENERGY (1 GeV), sorted by cellId. Threshold and clip are those of the
  * CNN preprocessing (ecl.md §1.5: pixels < threshold → 0, clip to [0, 1 GeV]).
  */
-export function applyEclReadout(digits: ReadonlyMap<number, number>, conditions: DetectorConditions): EclDigit[] {
+export function applyEclReadout(digits: Iterable<[number, number]>, conditions: DetectorConditions): EclDigit[] {
   const threshold = conditions.eclThreshold;
   if (!Number.isFinite(threshold) || threshold < 0) throw new InputError(`ECL threshold ${threshold} GeV is not a finite non-negative number`);
   const out: EclDigit[] = [];
-  for (const [cellId, energy] of digits) {
-    if (!isValidCellId(cellId)) throw new InputError(`ECL readout: cellId ${cellId} is out of range (1..${ECL_N_CRYSTALS})`);
-    if (!Number.isFinite(energy)) throw new InputError(`ECL readout: crystal ${cellId} has energy ${energy}`);
-    if (energy >= threshold && energy > 0) out.push({ cellId, energy: Math.min(energy, ECL_CLIP_ENERGY) });
+  if (digits instanceof CrystalEnergies) {
+    // the event's typed sums: walk them without an entry array per crystal
+    for (let i = 0; i < digits.size; i++) readoutCrystal(digits.cellAt(i), digits.energyOf(digits.cellAt(i)), threshold, out);
+  } else {
+    for (const [cellId, energy] of digits) readoutCrystal(cellId, energy, threshold, out);
   }
   return out.sort((p, q) => p.cellId - q.cellId);
+}
+
+/** One crystal of the readout: a digit when E ≥ threshold (and > 0), clipped. */
+function readoutCrystal(cellId: number, energy: number, threshold: number, out: EclDigit[]): void {
+  if (!isValidCellId(cellId)) throw new InputError(`ECL readout: cellId ${cellId} is out of range (1..${ECL_N_CRYSTALS})`);
+  if (!Number.isFinite(energy)) throw new InputError(`ECL readout: crystal ${cellId} has energy ${energy}`);
+  if (energy >= threshold && energy > 0) out.push({ cellId, energy: Math.min(energy, ECL_CLIP_ENERGY) });
 }
 
 /** The digits inside the basf2 "N" neighbourhood of half-width n (default 5: 11×11) of a crystal, by cellId. */

@@ -11,6 +11,7 @@ import type { DetectorConditions, EclDigit, KlmHit, ParticleState, SimTrackRow, 
 import { Random } from "./random.js";
 import { transportParticle, type TransportResult } from "./transport.js";
 import { addEclBackground, applyEclReadout, eclDigitsFromDeposits } from "./eclResponse.js";
+import { CrystalEnergies } from "./crystalEnergies.js";
 import { eclNeighbourhoodCells } from "../geometry/eclNeighbours.js";
 import { ECL_N_CRYSTALS, crystalTowards } from "../geometry/ecl.js";
 import { klmBackgroundHits, klmHitsFromCrossings } from "./klmResponse.js";
@@ -107,6 +108,9 @@ function appendHits(klmHits: KlmHit[], returned: readonly KlmHit[]): void {
   if (returned !== klmHits) for (const h of returned) klmHits.push(h);
 }
 
+/** The crystal energies of the event being simulated (one instance: simulateEventDetailed is synchronous). */
+const eventCrystalEnergies = new CrystalEnergies();
+
 const NO_CELLS = new Int32Array(0);
 /** Per cellId the number of the last union that took it (a mark cleared by counting up, not by a fill). */
 const unionMark = new Uint32Array(ECL_N_CRYSTALS + 1);
@@ -167,7 +171,8 @@ export function simulateEventDetailed(
   const ips = new Array<SimTrackRow["ip"]>(n);
   const transports = new Array<TransportResult>(n);
   const entryCells = new Array<number | null>(n);
-  const crystalEnergies = new Map<number, number>();
+  const crystalEnergies = eventCrystalEnergies;
+  crystalEnergies.clear();
   const klmHits: KlmHit[] = [];
   for (let i = 0; i < n; i++) {
     const state = particles[i];
