@@ -28,8 +28,9 @@ import { eclStudyGun, generateGunEvent } from "../sim/generators.js";
 import type { SimTrackRow } from "../sim/types.js";
 import { ECL_EVAL_BACKGROUND_LEVELS, eclReportHtml, eclSummaryTable, evaluateEcl, type EclEvaluation } from "../eval/ecl.js";
 import { readInputFile, writeFileAtomic } from "./files.js";
+import { runKlmEvalCommand } from "./evalKlm.js";
 
-export const EVAL_TASKS = ["ecl"] as const;
+export const EVAL_TASKS = ["ecl", "klm"] as const;
 export const DEFAULT_ECL_CNN_PLUS = "weights/ecl-cnn-plus.safetensors";
 export const DEFAULT_ECL_CNN_MINUS = "weights/ecl-cnn-minus.safetensors";
 export const DEFAULT_ECL_EP = "weights/ecl-ep.json";
@@ -156,6 +157,10 @@ export function registerEval(program: Command): Command {
     if (opts.task === undefined) throw new OptionError(`--task is required (${EVAL_TASKS.join(", ")})`);
     if (opts.task === "ecl") {
       await runEclEvalCommand(opts);
+      return;
+    }
+    if (opts.task === "klm") {
+      await runKlmEvalCommand(opts);
       return;
     }
     throw new OptionError(`unknown --task ${JSON.stringify(opts.task)} (known: ${EVAL_TASKS.join(", ")})`);

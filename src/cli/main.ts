@@ -1,6 +1,8 @@
 import { Command, CommanderError } from "commander";
 import { MuidError } from "../errors.js";
 import { registerDemo } from "./demo.js";
+import { registerEval } from "./eval.js";
+import { registerEvalKlm } from "./evalKlm.js";
 import { registerExport } from "./export.js";
 import { registerImport } from "./import.js";
 import { registerPredict } from "./predict.js";
@@ -25,6 +27,7 @@ registerPredict(program);
 registerSimulate(program);
 registerReconstruct(program);
 registerTrain(program);
+registerEvalKlm(registerEval(program));
 
 try {
   await program.parseAsync(process.argv);

@@ -3,15 +3,19 @@
  *
  *   klm-likelihood   the Muid likelihood tables (src/train/klmLikelihood.ts) → JSON (format
  *                    muid-klm-likelihood v1), e.g. -o weights/klm-likelihood.json
+ *   klm-dnn, klm-dnn-global   the KLM DNNs (src/cli/trainKlmDnn.ts; simulates in process)
+ *   ecl-cnn, ecl-ep  the ECL CNN per charge and the E/p PDFs (src/cli/trainEcl.ts)
  *
- * Other models are added here by their owners (one entry of TRAINERS each). Progress goes to stderr.
+ * Each model's options are added by its module; progress goes to stderr.
  */
 import * as fs from "node:fs";
-import type { Command } from "commander";
+import { Command } from "commander";
 import { OptionError } from "../errors.js";
 import { checkWritablePath, readSimRows } from "../sim/io.js";
 import { trainKlmLikelihood } from "../train/klmLikelihood.js";
 import { writeFileAtomic } from "./files.js";
+import { ECL_TRAIN_MODELS, addEclTrainOptions, runEclTrain, type EclTrainCliOptions } from "./trainEcl.js";
+import { KLM_DNN_TRAIN_MODELS, registerTrainKlmDnn, runKlmDnnTrainCommand, type KlmDnnTrainCliOptions } from "./trainKlmDnn.js";
 
 export interface TrainCliOptions {
   model?: string;
@@ -65,10 +69,12 @@ export async function trainKlmLikelihoodCommand(opts: TrainCliOptions, progress:
 
 const TRAINERS: Record<string, Trainer> = {
   "klm-likelihood": trainKlmLikelihoodCommand,
+  ...Object.fromEntries(KLM_DNN_TRAIN_MODELS.map((m) => [m, (opts: TrainCliOptions, progress: NodeJS.WritableStream) => runKlmDnnTrainCommand(opts as KlmDnnTrainCliOptions, progress)])),
+  ...Object.fromEntries(ECL_TRAIN_MODELS.map((m) => [m, (opts: TrainCliOptions) => runEclTrain(opts as EclTrainCliOptions)])),
 };
 
 export function registerTrain(program: Command): void {
-  program
+  const train = program
     .command("train")
     .description("train a model from simulated rows")
     .option("--model <model>", `what to train: ${Object.keys(TRAINERS).join(", ")}`)
@@ -77,11 +83,15 @@ export function registerTrain(program: Command): void {
     .option("--efficiency <e>", "klm-likelihood: layer efficiency the hit probabilities are declared for (default 1)")
     .option("--field-scale <s>", "klm-likelihood: field scale of the extrapolation (default 1)")
     .option("--backend <backend>", "klm-likelihood: association wasm (default) or scalar")
-    .option("-q, --quiet", "no progress on stderr")
-    .action(async (opts: TrainCliOptions) => {
-      if (!opts.model) throw new OptionError(`--model is required (${Object.keys(TRAINERS).join(", ")})`);
-      const trainer = TRAINERS[opts.model];
-      if (!trainer) throw new OptionError(`unknown --model ${JSON.stringify(opts.model)} (known: ${Object.keys(TRAINERS).join(", ")})`);
-      await trainer(opts, process.stderr);
-    });
+    .option("-q, --quiet", "no progress on stderr");
+  registerTrainKlmDnn(train);
+  // The ECL options that the KLM DNN did not add already (--patience, --checkpoint … are shared).
+  const have = new Set(train.options.map((o) => o.long));
+  for (const option of addEclTrainOptions(new Command()).options) if (!have.has(option.long)) train.addOption(option);
+  train.action(async (opts: TrainCliOptions) => {
+    if (!opts.model) throw new OptionError(`--model is required (${Object.keys(TRAINERS).join(", ")})`);
+    const trainer = TRAINERS[opts.model];
+    if (!trainer) throw new OptionError(`unknown --model ${JSON.stringify(opts.model)} (known: ${Object.keys(TRAINERS).join(", ")})`);
+    await trainer(opts, process.stderr);
+  });
 }
