@@ -27,13 +27,14 @@
  */
 import { InputError } from "../errors.js";
 import {
+  ECL_BARREL_FIRST_THETA_ID,
+  ECL_BARREL_LAST_THETA_ID,
   ECL_CRYSTALS_PER_RING,
   ECL_N_CRYSTALS,
   ECL_N_THETA_RINGS,
   ECL_RING_OFFSET,
   crystalTowards,
   isValidCellId,
-  regionOfCellId,
   ringThetaDeg,
   thetaIdOf,
   type EclRegion,
@@ -230,14 +231,17 @@ const REGIONS: readonly EclRegion[] = ["forward", "barrel", "backward"];
 /** Every cellId in ascending order: the regions are contiguous ranges in REGIONS order (ECLElementNumbers, ecl.md §2.1). */
 const ALL_CELLS: Int32Array = Int32Array.from({ length: ECL_N_CRYSTALS }, (_, i) => i + 1);
 
+/** Last cellId of the forward endcap and of the barrel (regions are contiguous cellId ranges, ecl.md §2.1). */
+const LAST_FORWARD_CELL = ECL_RING_OFFSET[ECL_BARREL_FIRST_THETA_ID]!;
+const LAST_BARREL_CELL = ECL_RING_OFFSET[ECL_BARREL_LAST_THETA_ID + 1]!;
+
 /** Number of crystals of each region (REGIONS order) in a list of cellIds; every cellId is checked. */
 function crystalsPerRegion(cells: ArrayLike<number>): [number, number, number] {
   const counts: [number, number, number] = [0, 0, 0];
   for (let i = 0; i < cells.length; i++) {
     const c = cells[i]!;
     if (!isValidCellId(c)) throw new InputError(`ECL background: cellId ${c} is out of range (1..${ECL_N_CRYSTALS})`);
-    const region = regionOfCellId(c);
-    counts[region === "forward" ? 0 : region === "barrel" ? 1 : 2]++;
+    counts[c <= LAST_FORWARD_CELL ? 0 : c <= LAST_BARREL_CELL ? 1 : 2]++;
   }
   return counts;
 }

@@ -39,15 +39,9 @@ import {
   RPC_Z_MULTIPLICITY_WEIGHTS,
 } from "../constants.js";
 import {
-  barrelGlobal,
   barrelLayerRadius,
-  barrelLocal,
-  barrelPhiStripCentre,
-  barrelPhiStripCoordinate,
   barrelPhiStripCount,
   barrelPhiStripWidth,
-  barrelZStripCentre,
-  barrelZStripCoordinate,
   barrelZStripCount,
   barrelZStripWidth,
   endcapLayerZ,
@@ -163,21 +157,44 @@ export function klmHitsFromCrossings(
   return hits;
 }
 
+/** Per barrel layer (index = layer 1–15): strips and widths of both views and the detector type, from klm.ts once. */
+const BARREL_PHI_STRIPS = new Int32Array(BKLM_LAYERS + 1);
+const BARREL_Z_STRIPS = new Int32Array(BKLM_LAYERS + 1);
+const BARREL_PHI_WIDTH = new Float64Array(BKLM_LAYERS + 1);
+const BARREL_Z_WIDTH = new Float64Array(BKLM_LAYERS + 1);
+const BARREL_SCINTILLATOR = new Uint8Array(BKLM_LAYERS + 1);
+/** layer plane radius per (layer, sector): index 8·layer + sector − 1 */
+const BARREL_PLANE_RADIUS = new Float64Array(BKLM_SECTORS * (BKLM_LAYERS + 1));
+for (let layer = 1; layer <= BKLM_LAYERS; layer++) {
+  BARREL_PHI_STRIPS[layer] = barrelPhiStripCount(layer);
+  BARREL_Z_STRIPS[layer] = barrelZStripCount(layer);
+  BARREL_PHI_WIDTH[layer] = barrelPhiStripWidth(layer);
+  BARREL_Z_WIDTH[layer] = barrelZStripWidth(layer);
+  BARREL_SCINTILLATOR[layer] = isScintillatorLayer("barrel", layer) ? 1 : 0;
+  for (let sector = 1; sector <= BKLM_SECTORS; sector++) BARREL_PLANE_RADIUS[BKLM_SECTORS * layer + sector - 1] = barrelLayerRadius(layer, sector);
+}
+
+/**
+ * A barrel crossing's hit: klm.ts's barrelLocal, strip coordinates, strip centres and barrelGlobal
+ * written out with the per-layer tables (the same arithmetic, without the per-call checks and objects).
+ */
 function barrelHit(c: KlmCrossing, rng: Random): KlmHit | null {
   const layer = c.layer;
   const sector = c.sector;
-  const local = barrelLocal(c.x, c.y, c.z, sector);
-  const nPhi = barrelPhiStripCount(layer);
-  const nZ = barrelZStripCount(layer);
-  const wPhi = barrelPhiStripWidth(layer);
-  const wZ = barrelZStripWidth(layer);
-  const cu = barrelPhiStripCoordinate(layer, local.u);
-  const cv = barrelZStripCoordinate(layer, local.zeta);
+  const cos = sectorCos(sector), sin = sectorSin(sector);
+  const localU = -c.x * sin + c.y * cos;
+  const localZeta = c.z - DETECTOR_Z_OFFSET;
+  const nPhi = BARREL_PHI_STRIPS[layer]!;
+  const nZ = BARREL_Z_STRIPS[layer]!;
+  const wPhi = BARREL_PHI_WIDTH[layer]!;
+  const wZ = BARREL_Z_WIDTH[layer]!;
+  const cu = localU / wPhi + nPhi / 2;
+  const cv = localZeta / wZ + nZ;
   if (cu < 0 || cu >= nPhi || cv < 0 || cv >= 2 * nZ) return null;
   let uMin: number, uMax: number, vMin: number, vMax: number;
-  if (isScintillatorLayer("barrel", layer)) {
-    const pPerp = Math.abs(c.px * sectorCos(sector) + c.py * sectorSin(sector)) || 1e-9;
-    const pU = -c.px * sectorSin(sector) + c.py * sectorCos(sector);
+  if (BARREL_SCINTILLATOR[layer] === 1) {
+    const pPerp = Math.abs(c.px * cos + c.py * sin) || 1e-9;
+    const pU = -c.px * sin + c.py * cos;
     scintillatorCluster(cu, (BKLM_SCINTILLATOR_THICKNESS * Math.abs(pU / pPerp)) / wPhi, nPhi, rng);
     uMin = range.min; uMax = range.max;
     scintillatorCluster(cv, (BKLM_SCINTILLATOR_THICKNESS * Math.abs(c.pz / pPerp)) / wZ, 2 * nZ, rng);
@@ -194,11 +211,12 @@ function barrelHit(c: KlmCrossing, rng: Random): KlmHit | null {
     vMin = Math.max(1, Math.min(vMin, Math.floor(cv - c.clusterHalfWidth / wZ) + 1));
     vMax = Math.min(2 * nZ, Math.max(vMax, Math.floor(cv + c.clusterHalfWidth / wZ) + 1));
   }
-  const u = 0.5 * (barrelPhiStripCentre(layer, uMin) + barrelPhiStripCentre(layer, uMax));
-  const zeta = 0.5 * (barrelZStripCentre(layer, vMin) + barrelZStripCentre(layer, vMax));
-  const g = barrelGlobal(barrelLayerRadius(layer, sector), u, zeta, sector);
+  // strip centres (barrelPhiStripCentre, barrelZStripCentre) and the global point (barrelGlobal)
+  const u = 0.5 * ((uMin - 0.5 - nPhi / 2) * wPhi + (uMax - 0.5 - nPhi / 2) * wPhi);
+  const zeta = 0.5 * ((vMin - 0.5 - nZ) * wZ + (vMax - 0.5 - nZ) * wZ);
+  const perp = BARREL_PLANE_RADIUS[BKLM_SECTORS * layer + sector - 1]!;
   return {
-    section: "barrel", sector, layer, x: g.x, y: g.y, z: g.z,
+    section: "barrel", sector, layer, x: perp * cos - u * sin, y: perp * sin + u * cos, z: zeta + DETECTOR_Z_OFFSET,
     uStripMin: uMin, uStripMax: uMax, vStripMin: vMin, vStripMax: vMax,
     time: c.time + KLM_TIME_RESOLUTION * rng.gauss(), truthTrack: -1,
   };

@@ -63,6 +63,9 @@ export function unpackUpperTriangle(upper: readonly number[], n = 6): number[] {
   return full;
 }
 
+const perigeeJacobian = new Float64Array(30);
+const perigeeVariance = new Float64Array(5);
+
 /**
  * Covariance of (x, y, z, px, py, pz), upper triangle (21 numbers), of a track with perigee
  * (d0, z0, φ0, θ, pT) and independent errors σ (J·diag(σ²)·Jᵀ).
@@ -72,21 +75,25 @@ export function cartesianCovariance(
 ): number[] {
   const s = Math.sin(phi0), c = Math.cos(phi0);
   const sinT = Math.sin(theta), cosT = Math.cos(theta);
-  // J rows: x, y, z, px, py, pz; columns: d0, z0, φ0, θ, pT
-  const jac = [
-    [-s, 0, -d0 * c, 0, 0],
-    [c, 0, -d0 * s, 0, 0],
-    [0, 1, 0, 0, 0],
-    [0, 0, -pt * s, 0, c],
-    [0, 0, pt * c, 0, s],
-    [0, 0, 0, -pt / (sinT * sinT), cosT / sinT],
-  ];
-  const variance = [sigma.d0 ** 2, sigma.z0 ** 2, sigma.phi0 ** 2, sigma.theta ** 2, sigma.pt ** 2];
+  // J rows: x, y, z, px, py, pz; columns: d0, z0, φ0, θ, pT (row-major in a reused scratch array)
+  const jac = perigeeJacobian; // zero except the entries set here
+  jac[0] = -s; jac[2] = -d0 * c;
+  jac[5] = c; jac[7] = -d0 * s;
+  jac[11] = 1;
+  jac[17] = -pt * s; jac[19] = c;
+  jac[22] = pt * c; jac[24] = s;
+  jac[28] = -pt / (sinT * sinT); jac[29] = cosT / sinT;
+  const variance = perigeeVariance;
+  variance[0] = sigma.d0 ** 2;
+  variance[1] = sigma.z0 ** 2;
+  variance[2] = sigma.phi0 ** 2;
+  variance[3] = sigma.theta ** 2;
+  variance[4] = sigma.pt ** 2;
   const upper: number[] = [];
   for (let i = 0; i < 6; i++) {
     for (let j = i; j < 6; j++) {
       let sum = 0;
-      for (let k = 0; k < 5; k++) sum += jac[i][k] * variance[k] * jac[j][k];
+      for (let k = 0; k < 5; k++) sum += jac[i * 5 + k]! * variance[k]! * jac[j * 5 + k]!;
       upper.push(sum);
     }
   }
