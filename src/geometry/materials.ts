@@ -118,16 +118,21 @@ export class RangeTable {
     // guide[b − guideBase]: the last index whose range lies in a bucket below b (every range of bucket b
     // is above it, so the search for r in bucket b starts there)
     this.guideBase = logBucket(this.ranges[1]!);
-    const top = logBucket(this.ranges[RANGE_TABLE_POINTS - 1]!);
-    this.guide = new Int32Array(top - this.guideBase + 1);
-    let last = 0;
-    for (let bucket = this.guideBase, i = 1; bucket <= top; bucket++) {
-      while (i < RANGE_TABLE_POINTS - 1 && logBucket(this.ranges[i]!) < bucket) last = i++;
-      this.guide[bucket - this.guideBase] = last;
-    }
+    const increasing = this.ranges[1]! > 0 && this.ranges.every((r, i) => i === 0 || r >= this.ranges[i - 1]!);
+    if (increasing) {
+      const top = logBucket(this.ranges[RANGE_TABLE_POINTS - 1]!);
+      const guide = new Int32Array(top - this.guideBase + 1);
+      let last = 0;
+      for (let bucket = this.guideBase, i = 1; bucket <= top; bucket++) {
+        while (i < RANGE_TABLE_POINTS - 1 && logBucket(this.ranges[i]!) < bucket) last = i++;
+        guide[bucket - this.guideBase] = last;
+      }
+      this.guide = guide;
+    } else this.guide = null;
   }
   private readonly guideBase: number;
-  private readonly guide: Int32Array;
+  /** null when the stopping power is not positive everywhere (an exotic mass): kineticForRange searches then */
+  private readonly guide: Int32Array | null;
 
   private position(t: number): number {
     const u = (Math.log(t) - this.lnTMin) / this.dLnT;
@@ -170,11 +175,22 @@ export class RangeTable {
     if (r <= 0) return 0;
     const ranges = this.ranges;
     if (r >= ranges[RANGE_TABLE_POINTS - 1]!) return this.kinetic[RANGE_TABLE_POINTS - 1]!;
-    // the interval ranges[lo] ≤ r < ranges[lo + 1] (ranges increase strictly), found from the guide of r's
-    // logarithmic bucket in one to three steps
-    const b = logBucket(r) - this.guideBase;
-    let lo = b < 0 ? 0 : this.guide[b]!;
-    while (ranges[lo + 1]! <= r) lo++;
+    // the last lo with ranges[lo] ≤ r: from the guide of r's logarithmic bucket in one to three steps
+    // (the binary search's answer on a table that never decreases; on any other, the binary search)
+    let lo: number;
+    if (this.guide !== null) {
+      const b = logBucket(r) - this.guideBase;
+      lo = b < 0 ? 0 : this.guide[b]!;
+      while (ranges[lo + 1]! <= r) lo++;
+    } else {
+      lo = 0;
+      let hi = RANGE_TABLE_POINTS - 1;
+      while (hi - lo > 1) {
+        const mid = (lo + hi) >>> 1;
+        if (ranges[mid]! <= r) lo = mid;
+        else hi = mid;
+      }
+    }
     const hi = lo + 1;
     const f = (r - ranges[lo]!) / (ranges[hi]! - ranges[lo]!);
     // ln T is linear in the index: interpolate there
