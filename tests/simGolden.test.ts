@@ -5,8 +5,8 @@
  * which catches any change in the number of draws). The expected hashes were computed ONCE from the
  * simulation as it was before the speed work of issue 3 item 6 (commit a89763a); speed changes must
  * keep every simulated bit, so they must keep these hashes. A deliberate physics change updates them
- * (and says so in its commit). The numbers also depend on the engine's Math.sin/cos/log/atan… (fdlibm in
- * Node 20's V8 11.3, where they were recorded): a Node upgrade that changes those changes the hashes too.
+ * (and says so in its commit). The numbers also depend on the engine's Math.sin/cos/log/atan… (those of
+ * Node 20's V8 11.3, where they were recorded): a Node upgrade that changes them changes the hashes too.
  */
 import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
