@@ -119,7 +119,7 @@ export function parseKlmEvalOptions(opts: KlmEvalCliOptions): KlmEvalSettings {
   const seed = parseInteger("--seed", opts.seed, 0, 4294967295) ?? DEFAULT_KLM_EVAL_SEED;
   const robustnessEvents = parseInteger("--robustness-events", opts.robustnessEvents, 0, 1e8) ?? Math.ceil(events / 3);
   for (const [option, file] of [["--json", opts.json], ["--report", opts.report]] as const) {
-    if (file !== undefined && (file.trim() === "" || fs.existsSync(file) && fs.statSync(file).isDirectory())) throw new OptionError(`${option} must name a file (got ${JSON.stringify(file)})`);
+    if (file !== undefined && (file.trim() === "" || (fs.existsSync(file) && fs.statSync(file).isDirectory()))) throw new OptionError(`${option} must name a file (got ${JSON.stringify(file)})`);
   }
   return {
     data: opts.data ?? null, events, seed,
