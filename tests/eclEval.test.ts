@@ -99,14 +99,14 @@ describe("scoring and the whole evaluation", () => {
     };
   });
 
-  it("each track is scored by the CNN of its charge; E/p is ½ without a cluster", () => {
+  it("each track is scored by the CNN of its charge (logit difference); E/p is ½ without a cluster", () => {
     const s = sample(3);
     s.rawImage.fill(0, 5 * 49, 6 * 49); // track 5: empty window
     const scores = scoreEcl(s, models);
     for (const i of [0, 1, 4, 5]) {
       const model = s.charge[i] === 1 ? models.cnn.plus : models.cnn.minus;
       const direct = model.predict({ image: s.rawImage.slice(i * 49, (i + 1) * 49), pt: [s.pt[i]!], thetaId: [s.thetaId[i]!], phiId: [s.phiId[i]!] }, 1);
-      expect(scores.cnn[i]).toBe(direct.muonProbability[0]);
+      expect(scores.cnn[i]).toBe(Math.fround(direct.logits[1]! - direct.logits[0]!));
     }
     expect(scores.hasCluster[5]).toBe(0);
     expect(scores.ep[5]).toBe(0.5);

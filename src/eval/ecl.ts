@@ -7,7 +7,8 @@
  * fraction of tracks with no cluster, where E/p cannot answer and the CNN can.
  *
  * Tracks: those with a CNN value (thetaId 14..57, 0.2 ≤ pT(ECL) ≤ 1.0 GeV/c, ecl.md §1.6), binned
- * by pT at the IP. A track without a cluster gets the E/p score 0.5 (no ECL information, as a
+ * by pT at the IP. The CNN is ranked by its logit difference (see EclScores), E/p by
+ * L_μ/(L_μ + L_π) in float64. A track without a cluster gets the E/p score 0.5 (no ECL information, as a
  * missing detector in basf2's PID). Rates are fractions; metrics from src/eval/metrics.ts.
  *
  * Thresholds: the simulated readout applies its threshold as a plain cut on crystal energies
@@ -42,7 +43,11 @@ export interface EclModels {
 }
 
 export interface EclScores {
-  /** CNN p(μ) per track */
+  /**
+   * CNN score per track: the logit difference l1 − l0, which orders tracks as p(μ) = 1/(1 + e^(l0−l1))
+   * does but does not saturate (p(μ) in float32 is exactly 1 once l1 − l0 > 17, and ties would hide
+   * the ordering of the most muon-like tracks)
+   */
   cnn: Float32Array;
   /** E/p P(μ) per track (0.5 without a cluster) */
   ep: Float64Array;
@@ -73,8 +78,8 @@ export function scoreEcl(sample: EclSample, models: EclModels, threshold: number
         thetaId[j] = sample.thetaId[i]!;
         phiId[j] = sample.phiId[i]!;
       });
-      const p = model.predict({ image, pt, thetaId, phiId }, b).muonProbability;
-      chunk.forEach((i, j) => (cnn[i] = p[j]!));
+      const logits = model.predict({ image, pt, thetaId, phiId }, b).logits;
+      chunk.forEach((i, j) => (cnn[i] = logits[2 * j + 1]! - logits[2 * j]!));
     }
   }
   for (let i = 0; i < sample.n; i++) {
