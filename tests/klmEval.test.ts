@@ -8,7 +8,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { FormatError, OptionError } from "../src/errors.js";
-import { featureStatistics, figureSet, hitPatternStudy, klmEvaluationRows, methodFigures, evaluateKlm } from "../src/eval/klm.js";
+import { featureStatistics, figureSet, hitPatternStudy, klmEvaluationRows, methodFigures, evaluateKlm, scoreKlmModel } from "../src/eval/klm.js";
+import { Model } from "../src/models/runtime.js";
+import { MODEL_FORMAT, MODEL_FORMAT_VERSION } from "../src/models/card.js";
 import { parseKlmEvalOptions, runKlmEval } from "../src/cli/evalKlm.js";
 import type { ModelBundle } from "../src/models/card.js";
 import { KLM_FEATURES } from "../src/reco/klmFeatures.js";
@@ -121,6 +123,33 @@ describe("selection and working points on hand-built samples", () => {
     expect([stats[4]!.name, stats[4]!.mean, stats[4]!.sd]).toEqual(["pt", 0.5, 0.5]);
     expect([stats[120]!.belle2Mean, stats[120]!.belle2Sd]).toEqual([3, 2]);
     expect(featureStatistics(s, [0, 1])[0]!.belle2Mean).toBeNull();
+  });
+
+  it("DNN scores are the logit difference, which keeps tracks apart where p(μ) rounds to 1", async () => {
+    // logits = (0, 30·x0): p(μ) = 1/(1 + e^(−30·x0)) is 1 in float32 for x0 = 1 and 2, the scores are 30 and 60
+    const bundle: ModelBundle = {
+      card: {
+        format: MODEL_FORMAT, formatVersion: MODEL_FORMAT_VERSION, name: "test", task: "klm-dnn-global", description: "test",
+        inputs: [{ name: "features", shape: [5], kind: "float" }],
+        layers: [{ op: "dense", input: "features", output: "logits", weight: "w", bias: "b", activation: "none" }],
+        outputs: [{ name: "logits", shape: [2], classes: ["pion", "muon"], description: "test" }],
+        provenance: { source: "test" },
+      },
+      tensors: new Map([
+        ["w", { dtype: "F32", shape: [2, 5], data: Float32Array.of(0, 0, 0, 0, 0, 30, 0, 0, 0, 0) }],
+        ["b", { dtype: "F32", shape: [2], data: new Float32Array(2) }],
+      ]),
+    };
+    const model = await Model.create(bundle);
+    const s = handSample({ isMuon: [1, 0, 1], p: [1, 1, 1], score: [0, 0, 0] });
+    s.features[0] = 1;
+    s.features[KLM_FEATURES] = -0.1;
+    s.features[2 * KLM_FEATURES] = 2;
+    expect(model.predict({ features: Float32Array.of(1, 0, 0, 0, 0, 2, 0, 0, 0, 0) }, 2).muonProbability).toEqual(Float32Array.of(1, 1));
+    const scores = scoreKlmModel(model, s);
+    expect(scores[0]).toBeCloseTo(30, 4);
+    expect(scores[1]).toBeCloseTo(-3, 4);
+    expect(scores[2]).toBeCloseTo(60, 4);
   });
 
   it("figure sets count muons and pions of the rows given", () => {

@@ -55,7 +55,7 @@ export interface KlmFigureSet {
   methods: Partial<Record<KlmMethodName, KlmMethodFigures>>;
 }
 
-/** Scores of every available method for the tracks of a sample (higher = more muon-like). */
+/** Scores of every available method for the tracks of a sample (higher = more muon-like; DNNs: logit difference). */
 export type KlmScores = Partial<Record<KlmMethodName, Float32Array>>;
 
 /** The models that score a sample (any may be missing; the likelihood comes from the sample itself). */
@@ -75,7 +75,11 @@ export function klmEvaluationRows(sample: KlmSample, pMin = KLM_EVAL_P_MIN): Int
   return Int32Array.from(rows);
 }
 
-/** Muon probabilities of a model whose single input reads the first n of the 121 features. */
+/**
+ * Scores of a model whose single input reads the first n of the 121 features: the logit difference
+ * z_μ − z_π = ln(p_μ/(1 − p_μ)), which orders tracks exactly as p_μ does but does not saturate (float32
+ * p_μ rounds to exactly 1 for many tracks, and the ties would swallow a 2 % working point).
+ */
 export function scoreKlmModel(model: Model, sample: Pick<KlmSample, "n" | "features">): Float32Array {
   const input = model.card.inputs[0];
   if (model.card.inputs.length !== 1 || input === undefined) throw new InputError(`model ${model.card.name} must have exactly one input`);
@@ -83,7 +87,10 @@ export function scoreKlmModel(model: Model, sample: Pick<KlmSample, "n" | "featu
   if (n > KLM_FEATURES) throw new InputError(`model ${model.card.name} reads ${n} features; the KLM chain gives ${KLM_FEATURES}`);
   const x = new Float32Array(sample.n * n);
   for (let i = 0; i < sample.n; i++) x.set(sample.features.subarray(i * KLM_FEATURES, i * KLM_FEATURES + n), i * n);
-  return sample.n === 0 ? new Float32Array(0) : model.predict({ [input.name]: x }, sample.n).muonProbability;
+  if (sample.n === 0) return new Float32Array(0);
+  const { logits } = model.predict({ [input.name]: x }, sample.n);
+  const classes = model.classes;
+  return Float32Array.from({ length: sample.n }, (_, i) => logits[i * classes + 1]! - logits[i * classes]!);
 }
 
 /** The scores of every available method. The likelihood is left out when the sample has none (NaN). */
