@@ -28,7 +28,11 @@ describe("ECL CNN smoke training", () => {
     expect(trained.trainSamples + trained.validationSamples).toBe(Array.from(sample.charge).filter((c) => c === -1).length);
     expect(trained.trainSamples).toBeGreaterThan(200);
     expect(trained.history.length).toBe(2);
-    for (const e of trained.history) expect(Number.isFinite(e.trainLoss) && Number.isFinite(e.validationLoss)).toBe(true);
+    for (const e of trained.history) {
+      expect(Number.isFinite(e.trainLoss) && Number.isFinite(e.validationLoss)).toBe(true);
+      expect(e.deadFraction).toBeGreaterThanOrEqual(0);
+      expect(e.deadFraction).toBeLessThan(1);
+    }
     const card = trained.bundle.card;
     expect(card.name).toBe("ecl-cnn-charge-minus");
     expect(card.charge).toBe(-1);

@@ -122,7 +122,7 @@ export async function runEclTrain(opts: EclTrainCliOptions, argv: readonly strin
     onEpoch: (e, best, last) => {
       writeFileAtomic(checkpoint, writeModelFile(last));
       if (e.improved) writeFileAtomic(opts.output!, writeModelFile(best));
-      log(quiet, `ecl-cnn ${opts.charge}: epoch ${e.epoch} train loss ${e.trainLoss.toFixed(5)} validation loss ${e.validationLoss.toFixed(5)}${e.improved ? " (best, saved)" : ""} ${e.seconds.toFixed(0)} s`);
+      log(quiet, `ecl-cnn ${opts.charge}: epoch ${e.epoch} train loss ${e.trainLoss.toFixed(5)} validation loss ${e.validationLoss.toFixed(5)}, dead ${(100 * e.deadFraction).toFixed(1)} %${e.improved ? " (best, saved)" : ""} ${e.seconds.toFixed(0)} s`);
     },
   });
   writeFileAtomic(opts.output, writeModelFile(result.bundle));

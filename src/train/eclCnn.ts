@@ -296,6 +296,12 @@ export interface EclCnnEpoch {
   epoch: number;
   trainLoss: number;
   validationLoss: number;
+  /**
+   * fraction of validation tracks whose 128 hidden units are all ≤ 0 ("dead" ReLUs: the output is
+   * fc2's bias, the same for all of them, and no gradient reaches them); a seed that leaves many muons
+   * there cannot reach a good fake rate at 90 % efficiency
+   */
+  deadFraction: number;
   seconds: number;
   improved: boolean;
 }
@@ -423,10 +429,15 @@ export async function trainEclCnn(sample: EclSample, options: EclCnnTrainOptions
         seen += b;
         if (options.onProgress && (k % 20 === 0 || k === batches - 1)) options.onProgress({ epoch, batch: k + 1, batches, loss: lossSum / seen });
       }
-      const validationLoss = net.evaluate(validation.arrays, nValidation, validation.labels).loss;
+      const checked = net.evaluate(validation.arrays, nValidation, validation.labels);
+      const validationLoss = checked.loss;
+      // all hidden units at 0 ⇔ the logits are exactly fc2's bias
+      const fc2Bias = net.fc2B.dataSync() as Float32Array;
+      let dead = 0;
+      for (let j = 0; j < nValidation; j++) if (checked.logits[2 * j] === fc2Bias[0] && checked.logits[2 * j + 1] === fc2Bias[1]) dead++;
       const improved = validationLoss < best.loss;
       if (improved) best = { epoch, loss: validationLoss, values: net.snapshot() };
-      const summary: EclCnnEpoch = { epoch, trainLoss: lossSum / seen, validationLoss, seconds: (performance.now() - epochStart) / 1000, improved };
+      const summary: EclCnnEpoch = { epoch, trainLoss: lossSum / seen, validationLoss, deadFraction: dead / nValidation, seconds: (performance.now() - epochStart) / 1000, improved };
       history.push(summary);
       if (options.onEpoch) {
         const card = trainingCard(epoch, best.epoch, best.loss);
