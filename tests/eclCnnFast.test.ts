@@ -4,7 +4,11 @@
  * saturated and empty windows, ids at the range edges; SIMD = scalar twin bit for bit; batching and
  * instances do not change a bit; bad inputs are typed errors.
  */
+import { existsSync, readFileSync } from "node:fs";
 import { beforeAll, describe, expect, it } from "vitest";
+import { simulateEclRows } from "../src/cli/eval.js";
+import { readModelFile } from "../src/models/modelFile.js";
+import { buildEclSample, eclSampleImages } from "../src/reco/eclSample.js";
 import { InputError, ModelError } from "../src/errors.js";
 import type { ModelBundle } from "../src/models/card.js";
 import { EclCnnFast } from "../src/models/eclCnnFast.js";
@@ -151,4 +155,22 @@ describe("sparse/folded ECL CNN", () => {
     await expect(EclCnnFast.create(changed)).rejects.toThrow(ModelError);
     await expect(EclCnnFast.create({ card: { ...bundle.card, task: "klm-dnn" }, tensors: bundle.tensors })).rejects.toThrow(/ecl-cnn/);
   });
+});
+
+describe("the shipped ECL CNN weights", () => {
+  for (const charge of ["minus", "plus"] as const) {
+    const file = `weights/ecl-cnn-${charge}.safetensors`;
+    it.runIf(existsSync(file))(`${file}: fast = dense to ≤ 1e-5 on simulated windows of its charge`, async () => {
+      // a copy: safetensors.ts decodes with bytes.slice(), which on a Node Buffer is a view, not a copy
+      const bundle = readModelFile(new Uint8Array(readFileSync(file)));
+      expect(bundle.card.charge).toBe(charge === "plus" ? 1 : -1);
+      const sample = buildEclSample(simulateEclRows(400, 99), { charge: bundle.card.charge! });
+      const inputs = { image: eclSampleImages(sample), pt: sample.pt, thetaId: Float32Array.from(sample.thetaId), phiId: Float32Array.from(sample.phiId) };
+      const f = (await EclCnnFast.create(bundle)).predict(inputs, sample.n);
+      const d = (await Model.create(bundle)).predict(inputs, sample.n);
+      expect(sample.n).toBeGreaterThan(150);
+      expect(maxAbsDiff(f.muonProbability, d.muonProbability)).toBeLessThanOrEqual(1e-5);
+      for (let i = 0; i < 2 * sample.n; i++) expect(Math.abs(f.logits[i]! - d.logits[i]!)).toBeLessThanOrEqual(1e-5 * Math.max(1, Math.abs(d.logits[i]!)));
+    });
+  }
 });
