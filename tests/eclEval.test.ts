@@ -2,7 +2,7 @@
  * The ECL evaluation (src/eval/ecl.ts) on hand-built samples whose answers are known: a perfect CNN
  * against an uninformative E/p, the binning by charge and pT at the IP, the no-cluster fractions,
  * the "CNN beats E/p below 0.6 GeV/c" verdict, and the scoring (each track by the CNN of its charge,
- * E/p ½ without a cluster).
+ * E/p 0 — no ID — without a cluster).
  */
 import { beforeAll, describe, expect, it } from "vitest";
 import { cnnBeatsEpAtLowPt, eclFigures, evaluateEcl, scoreEcl, type EclModels, type EclScores } from "../src/eval/ecl.js";
@@ -99,7 +99,7 @@ describe("scoring and the whole evaluation", () => {
     };
   });
 
-  it("each track is scored by the CNN of its charge (logit difference); E/p is ½ without a cluster", () => {
+  it("each track is scored by the CNN of its charge (logit difference); E/p is 0 (no ID) without a cluster", () => {
     const s = sample(3);
     s.rawImage.fill(0, 5 * 49, 6 * 49); // track 5: empty window
     const scores = scoreEcl(s, models);
@@ -109,7 +109,7 @@ describe("scoring and the whole evaluation", () => {
       expect(scores.cnn[i]).toBe(Math.fround(direct.logits[1]! - direct.logits[0]!));
     }
     expect(scores.hasCluster[5]).toBe(0);
-    expect(scores.ep[5]).toBe(0.5);
+    expect(scores.ep[5]).toBe(0);
     expect(scores.hasCluster[4]).toBe(1);
     // the E/p PDFs were built on the same kind of sample: muons (E = 0.15 GeV) score above ½
     expect(scores.ep[2]).toBeGreaterThan(0.5);

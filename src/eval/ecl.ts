@@ -8,8 +8,9 @@
  *
  * Tracks: those with a CNN value (thetaId 14..57, 0.2 ≤ pT(ECL) ≤ 1.0 GeV/c, ecl.md §1.6), binned
  * by pT at the IP. The CNN is ranked by its logit difference (see EclScores), E/p by
- * L_μ/(L_μ + L_π) in float64. A track without a cluster gets the E/p score 0.5 (no ECL information, as a
- * missing detector in basf2's PID). Rates are fractions; metrics from src/eval/metrics.ts.
+ * L_μ/(L_μ + L_π) in float64. A track without a cluster has no E/p ID and is never selected by it
+ * (score 0, ECL_EP_NO_CLUSTER_SCORE; the choice that favours E/p, see there). Rates are fractions;
+ * metrics from src/eval/metrics.ts.
  *
  * Thresholds: the simulated readout applies its threshold as a plain cut on crystal energies
  * (src/sim/eclResponse.ts applyEclReadout), so re-thresholding a 1 MeV sample at 2 or 5 MeV is the
@@ -20,7 +21,7 @@ import { InputError } from "../errors.js";
 import { ECL_WINDOW_PIXELS } from "../geometry/eclWindow.js";
 import type { EclCnnFast } from "../models/eclCnnFast.js";
 import type { ModelCard } from "../models/card.js";
-import { ECL_EP_NO_CLUSTER_PROBABILITY, eclCluster, eclEpMuonProbability, type EclEpPdfs } from "../reco/eclEp.js";
+import { ECL_EP_NO_CLUSTER_SCORE, eclCluster, eclEpMuonProbability, type EclEpPdfs } from "../reco/eclEp.js";
 import type { EclNoValueReason } from "../reco/eclImage.js";
 import { eclSampleImages, type EclSample } from "../reco/eclSample.js";
 import { assignBins, auc, fakeRateAtEfficiency, indicesInBin, sampledRoc } from "./metrics.js";
@@ -49,7 +50,7 @@ export interface EclScores {
    * the ordering of the most muon-like tracks)
    */
   cnn: Float32Array;
-  /** E/p P(μ) per track (0.5 without a cluster) */
+  /** E/p P(μ) per track (ECL_EP_NO_CLUSTER_SCORE = 0 without a cluster) */
   ep: Float64Array;
   /** 1 where the window has a crystal above threshold */
   hasCluster: Uint8Array;
@@ -85,7 +86,7 @@ export function scoreEcl(sample: EclSample, models: EclModels, threshold: number
   for (let i = 0; i < sample.n; i++) {
     const cluster = eclCluster(images, i * ECL_WINDOW_PIXELS);
     if (cluster === null) {
-      ep[i] = ECL_EP_NO_CLUSTER_PROBABILITY;
+      ep[i] = ECL_EP_NO_CLUSTER_SCORE;
       continue;
     }
     hasCluster[i] = 1;
@@ -229,7 +230,7 @@ export function evaluateEcl(inputs: EclEvaluationInputs): EclEvaluation {
       rows: inputs.main.rows,
       rejected: { ...inputs.main.rejected },
       muonEfficiency: ECL_EVAL_EFFICIENCY,
-      epNoClusterScore: ECL_EP_NO_CLUSTER_PROBABILITY,
+      epNoClusterScore: ECL_EP_NO_CLUSTER_SCORE,
       cnnBeatsEpBelow0p6: cnnBeatsEpAtLowPt(main),
       thresholds,
       background,
