@@ -237,3 +237,16 @@ describe("model file", () => {
     expect(() => readModelFile(writeSafetensors(tensors, { [CARD_METADATA_KEY]: v2 }))).toThrow(VersionError);
   });
 });
+
+describe("reading from a Node Buffer", () => {
+  it("copies each tensor's own bytes (Buffer.slice is a view, not a copy)", async () => {
+    const { readSafetensors: read, writeSafetensors: write } = await import("../src/models/safetensors.js");
+    const tensors = new Map([
+      ["a", { dtype: "F32" as const, shape: [3], data: Float32Array.from([1, 2, 3]) }],
+      ["b", { dtype: "F32" as const, shape: [2], data: Float32Array.from([4, 5]) }],
+    ]);
+    const back = read(Buffer.from(write(tensors, {})));
+    expect(Array.from(back.tensors.get("a")!.data as Float32Array)).toEqual([1, 2, 3]);
+    expect(Array.from(back.tensors.get("b")!.data as Float32Array)).toEqual([4, 5]);
+  });
+});

@@ -52,7 +52,8 @@ const HOST_IS_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] ===
  */
 export function decodeTensorData(dtype: TensorDType, bytes: Uint8Array, offset: number, count: number): Tensor["data"] {
   const itemsize = DTYPE_ITEMSIZE[dtype];
-  const copy = bytes.slice(offset, offset + count * itemsize);
+  // Uint8Array's slice always copies; a Node Buffer's own slice would return a view of the file.
+  const copy = Uint8Array.prototype.slice.call(bytes, offset, offset + count * itemsize);
   if (copy.length !== count * itemsize) throw new FormatError(`tensor data needs ${count * itemsize} bytes, only ${copy.length} present`);
   if (!HOST_IS_LITTLE_ENDIAN && itemsize > 1) {
     for (let i = 0; i < copy.length; i += itemsize) copy.subarray(i, i + itemsize).reverse();
