@@ -43,6 +43,8 @@ export interface KlmDnnTrainCliOptions {
   patience?: string;
   batchSize?: string;
   validationFraction?: string;
+  lrDecay?: string;
+  lrPatience?: string;
   maxMinutes?: string;
   checkpoint?: string;
   sampleCache?: string;
@@ -56,6 +58,8 @@ const OPTIONS: readonly [flags: string, description: string][] = [
   ["--epochs <n>", "maximum epochs (klm-dnn default 50)"],
   ["--patience <n>", "epochs without a better validation loss before stopping (klm-dnn default 5)"],
   ["--batch-size <n>", "klm-dnn: tracks per batch (default 256)"],
+  ["--lr-decay <f>", "klm-dnn: multiply the learning rate by f after --lr-patience epochs without improvement (default 1: constant)"],
+  ["--lr-patience <n>", "klm-dnn: epochs without improvement before the learning rate decays (default 2)"],
   ["--validation-fraction <f>", "fraction held out for early stopping (klm-dnn: of the events, default 0.1)"],
   ["--max-minutes <m>", "do not start an epoch that would end after this many minutes"],
   ["--checkpoint <file>", "where the last epoch's weights go (default: OUTPUT with .checkpoint before the extension)"],
@@ -102,6 +106,8 @@ export async function runKlmDnnTrainCommand(opts: KlmDnnTrainCliOptions, progres
   const patience = parseNumber("--patience", opts.patience, isInteger(1, 10000), "a positive integer");
   const batchSize = parseNumber("--batch-size", opts.batchSize, isInteger(2, 1 << 20), "an integer ≥ 2");
   const validationFraction = parseNumber("--validation-fraction", opts.validationFraction, (v) => v > 0 && v < 1, "a number in (0, 1)");
+  const lrDecayFactor = parseNumber("--lr-decay", opts.lrDecay, (v) => v > 0 && v <= 1, "a number in (0, 1]");
+  const lrDecayPatience = parseNumber("--lr-patience", opts.lrPatience, isInteger(1, 10000), "a positive integer");
   const maxMinutes = parseNumber("--max-minutes", opts.maxMinutes, (v) => v > 0, "a number > 0");
   const checkpoint = opts.checkpoint ?? opts.output.replace(/(\.safetensors)?$/, ".checkpoint.safetensors");
   if (checkpoint === opts.output) throw new OptionError("--checkpoint must differ from the output file");
@@ -147,12 +153,14 @@ export async function runKlmDnnTrainCommand(opts: KlmDnnTrainCliOptions, progres
     ...(patience !== undefined ? { patience } : {}),
     ...(batchSize !== undefined ? { batchSize } : {}),
     ...(validationFraction !== undefined ? { validationFraction } : {}),
+    ...(lrDecayFactor !== undefined ? { lrDecayFactor } : {}),
+    ...(lrDecayPatience !== undefined ? { lrDecayPatience } : {}),
     ...(maxMinutes !== undefined ? { maxSeconds: maxMinutes * 60 } : {}),
     onProgress: (p) => say(`${variant}: epoch ${p.epoch} batch ${p.batch}/${p.batches} loss ${p.loss.toFixed(5)}`),
     onEpoch: (e, best, last) => {
       writeFileAtomic(checkpoint, writeModelFile(last));
       if (e.improved) writeFileAtomic(opts.output!, writeModelFile(best));
-      say(`${variant}: epoch ${e.epoch} train loss ${e.trainLoss.toFixed(5)} validation loss ${e.validationLoss.toFixed(5)}${e.improved ? " (best, saved)" : ""} ${e.seconds.toFixed(0)} s`);
+      say(`${variant}: epoch ${e.epoch} train loss ${e.trainLoss.toFixed(5)} validation loss ${e.validationLoss.toFixed(5)} lr ${e.learningRate.toExponential(2)}${e.improved ? " (best, saved)" : ""} ${e.seconds.toFixed(0)} s`);
     },
   });
   writeFileAtomic(opts.output, writeModelFile(result.bundle));

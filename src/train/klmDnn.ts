@@ -52,6 +52,13 @@ export const KLM_DNN_BATCH_SIZE = 256;
 export const KLM_DNN_MAX_EPOCHS = 50;
 export const KLM_DNN_PATIENCE = 5;
 export const KLM_DNN_VALIDATION_FRACTION = 0.1;
+/**
+ * Reduce-on-plateau (torch.optim.lr_scheduler.ReduceLROnPlateau's scheme): after this many epochs
+ * without a better validation loss the learning rate is multiplied by the factor. The default factor 1
+ * keeps lr constant (the first trainings); the shipped weights say in their card what they used.
+ */
+export const KLM_DNN_LR_DECAY_FACTOR = 1;
+export const KLM_DNN_LR_DECAY_PATIENCE = 2;
 /** torch.optim.Adam defaults (tfjs's ε default is 1e-7). */
 const ADAM_BETA1 = 0.9;
 const ADAM_BETA2 = 0.999;
@@ -283,6 +290,9 @@ export interface KlmDnnTrainOptions {
   patience?: number;
   batchSize?: number;
   learningRate?: number;
+  /** multiply lr by this after `lrDecayPatience` epochs without improvement (1 = constant lr) */
+  lrDecayFactor?: number;
+  lrDecayPatience?: number;
   validationFraction?: number;
   /** do not start an epoch that would end after this many seconds */
   maxSeconds?: number;
@@ -300,6 +310,8 @@ export interface KlmDnnEpoch {
   validationLoss: number;
   seconds: number;
   improved: boolean;
+  /** the learning rate this epoch ran with */
+  learningRate: number;
 }
 
 export interface KlmDnnTrainResult {
@@ -349,6 +361,9 @@ export async function trainKlmDnn(sample: KlmSample, options: KlmDnnTrainOptions
   if (batchSize < 2) throw new OptionError("batch size must be ≥ 2 (BatchNorm needs a batch variance)");
   const learningRate = options.learningRate ?? KLM_DNN_LEARNING_RATE;
   if (!(learningRate > 0)) throw new OptionError(`learning rate must be > 0, got ${learningRate}`);
+  const lrDecayFactor = options.lrDecayFactor ?? KLM_DNN_LR_DECAY_FACTOR;
+  if (!(lrDecayFactor > 0 && lrDecayFactor <= 1)) throw new OptionError(`lr decay factor must be in (0, 1], got ${lrDecayFactor}`);
+  const lrDecayPatience = positiveInteger("lr decay patience", options.lrDecayPatience ?? KLM_DNN_LR_DECAY_PATIENCE);
   const validationFraction = options.validationFraction ?? KLM_DNN_VALIDATION_FRACTION;
   if (!(validationFraction > 0 && validationFraction < 1)) throw new OptionError(`validation fraction must be in (0, 1), got ${validationFraction}`);
   if (!Number.isSafeInteger(options.seed) || options.seed < 0) throw new OptionError(`seed must be a non-negative integer, got ${options.seed}`);
@@ -369,6 +384,9 @@ export async function trainKlmDnn(sample: KlmSample, options: KlmDnnTrainOptions
   const net = await KlmDnnNetwork.create(variant, rng.nextU32());
   const tf = net.tf;
   const optimizer = tf.train.adam(learningRate, ADAM_BETA1, ADAM_BETA2, ADAM_EPSILON);
+  // Adam reads its (protected) learningRate field at every step; the plateau schedule sets it
+  const setLearningRate = (lr: number) => { (optimizer as unknown as { learningRate: number }).learningRate = lr; };
+  let currentLearningRate = learningRate, lastChange = 0;
   const history: KlmDnnEpoch[] = [];
   let best = { epoch: 0, loss: Infinity, weights: net.snapshot() };
   let stoppedBy: KlmDnnTrainResult["stoppedBy"] = "epochs";
@@ -387,7 +405,7 @@ export async function trainKlmDnn(sample: KlmSample, options: KlmDnnTrainOptions
     ...(options.command !== undefined ? { command: options.command } : {}),
     notes:
       `best epoch ${bestEpoch}, validation loss ${bestLoss.toFixed(5)} on ${nValidation} held-out tracks (events held out, fraction ${validationFraction}); ` +
-      `Adam lr ${learningRate}, batch ${batchSize}, patience ${patience}; BatchNorm momentum ${KLM_DNN_BATCHNORM_MOMENTUM}, eps ${KLM_DNN_BATCHNORM_EPS}; ` +
+      `Adam lr ${learningRate}${lrDecayFactor < 1 ? ` (×${lrDecayFactor} after ${lrDecayPatience} epochs without improvement; last ${currentLearningRate.toExponential(2)})` : ""}, batch ${batchSize}, patience ${patience}; BatchNorm momentum ${KLM_DNN_BATCHNORM_MOMENTUM}, eps ${KLM_DNN_BATCHNORM_EPS}; ` +
       `${((performance.now() - started) / 1000).toFixed(0)} s; finished ${new Date().toISOString()}`,
   });
 
@@ -427,7 +445,7 @@ export async function trainKlmDnn(sample: KlmSample, options: KlmDnnTrainOptions
       const validationLoss = net.evaluate(validationInputs, nValidation, validationLabels).loss;
       const improved = validationLoss < best.loss;
       if (improved) best = { epoch, loss: validationLoss, weights: net.snapshot() };
-      const summary: KlmDnnEpoch = { epoch, trainLoss: lossSum / seen, validationLoss, seconds: (performance.now() - epochStart) / 1000, improved };
+      const summary: KlmDnnEpoch = { epoch, trainLoss: lossSum / seen, validationLoss, seconds: (performance.now() - epochStart) / 1000, improved, learningRate: currentLearningRate };
       history.push(summary);
       if (options.onEpoch) {
         const card = trainingCard(epoch, best.epoch, best.loss);
@@ -436,6 +454,11 @@ export async function trainKlmDnn(sample: KlmSample, options: KlmDnnTrainOptions
       if (epoch - best.epoch >= patience) {
         stoppedBy = "early-stopping";
         break;
+      }
+      if (lrDecayFactor < 1 && epoch - Math.max(best.epoch, lastChange) >= lrDecayPatience) {
+        currentLearningRate *= lrDecayFactor;
+        setLearningRate(currentLearningRate);
+        lastChange = epoch;
       }
     }
     const bundle = klmDnnBundleFromWeights(best.weights, provenance, trainingCard(history.length, best.epoch, best.loss));
