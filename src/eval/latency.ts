@@ -11,7 +11,7 @@ import { defaultDetectorConditions, eventRandom, simulateEvent } from "../sim/ev
 import { generateBBbarEvent } from "../sim/generators.js";
 import { KlmReconstructor } from "../reco/klmChain.js";
 import type { KlmLikelihood } from "../reco/muidLikelihood.js";
-import { hasKlmDnnValue } from "../train/klmSample.js";
+import { hasKlmDnnValue } from "../reco/klmChain.js";
 import { batchEclCnnInputs, eclCnnInput, type EclCnnInput } from "../reco/eclImage.js";
 import type { Prediction } from "../models/runtime.js";
 

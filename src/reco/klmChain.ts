@@ -90,6 +90,14 @@ function sameHits(a: readonly KlmHit[], b: readonly KlmHit[]): boolean {
   return true;
 }
 
+/**
+ * Whether a track gets a KLM DNN value (basf2 KLMMuonIDDNNExpertModule, klm.md §1.2): an ext bit in
+ * the KLM (a counted crossing on the strips) or a matched hit.
+ */
+export function hasKlmDnnValue(r: Pick<KlmTrackReconstruction, "extLayerPattern" | "matchedHits">): boolean {
+  return r.extLayerPattern !== 0 || r.matchedHits.length > 0;
+}
+
 export class KlmReconstructor {
   readonly options: Readonly<KlmReconstructionOptions>;
   private readonly associator: LayerAssociator;

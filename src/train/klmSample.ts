@@ -15,7 +15,8 @@
 import * as fs from "node:fs";
 import { FormatError, InputError, MuidError, VersionError } from "../errors.js";
 import { KLM_FEATURES } from "../reco/klmFeatures.js";
-import { KlmReconstructor, type KlmReconstructionOptions, type KlmTrackReconstruction } from "../reco/klmChain.js";
+import { KlmReconstructor, hasKlmDnnValue, type KlmReconstructionOptions, type KlmTrackReconstruction } from "../reco/klmChain.js";
+export { hasKlmDnnValue };
 import { BARREL_PATTERN_MASK, ENDCAP_PATTERN_MASK } from "../reco/muidPatterns.js";
 import { defaultDetectorConditions, eventRandom, simulateEvent } from "../sim/event.js";
 import { generateGunEvent, klmStudyGun, validateParticleGun, type ParticleGun } from "../sim/generators.js";
@@ -88,11 +89,6 @@ export interface KlmSampleOptions {
   /** called every `progressEvery` events (default 200) and at the end */
   onProgress?: (p: { events: number; tracks: number; selected: number; seconds: number }) => void;
   progressEvery?: number;
-}
-
-/** Whether basf2's expert would give the track a DNN value (klm.md §1.2). */
-export function hasKlmDnnValue(r: Pick<KlmTrackReconstruction, "extLayerPattern" | "matchedHits">): boolean {
-  return r.extLayerPattern !== 0 || r.matchedHits.length > 0;
 }
 
 function popcount(v: number): number {
