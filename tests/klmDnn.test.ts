@@ -90,6 +90,28 @@ describe("smoke training on an in-process sample", () => {
     await expect(trainKlmDnn(sample, { variant: "nope" as never, seed: 1 })).rejects.toBeInstanceOf(OptionError);
     const pionsOnly = { ...sample, isMuon: new Uint8Array(sample.n) };
     await expect(trainKlmDnn(pionsOnly, { variant: "klm-dnn", seed: 1, batchSize: 32 })).rejects.toBeInstanceOf(InputError);
+    await expect(trainKlmDnn(sample, { variant: "klm-dnn", seed: 1, lrDecayFactor: 0 })).rejects.toBeInstanceOf(OptionError);
+    await expect(trainKlmDnn(sample, { variant: "klm-dnn", seed: 1, lrDecayFactor: 1.5 })).rejects.toBeInstanceOf(OptionError);
+  });
+
+  it("the plateau schedule multiplies lr by the factor after lrDecayPatience epochs without improvement, and only then", async () => {
+    // a tiny sample over-fits within a few epochs, so the validation loss stalls and the schedule acts
+    const r = await trainKlmDnn(sample, { variant: "klm-dnn-global", seed: 3, epochs: 12, patience: 12, batchSize: 32, learningRate: 3e-3, lrDecayFactor: 0.5, lrDecayPatience: 1 });
+    const lrs = r.history.map((e) => e.learningRate);
+    expect(lrs[0]).toBe(3e-3);
+    let expected = 3e-3, best = 0, lastChange = 0, decays = 0;
+    for (const e of r.history) {
+      expect(e.learningRate).toBe(expected);
+      if (e.improved) best = e.epoch;
+      if (e.epoch - Math.max(best, lastChange) >= 1) {
+        expected *= 0.5;
+        lastChange = e.epoch;
+        decays++;
+      }
+    }
+    expect(decays).toBeGreaterThan(0);
+    // the default keeps a constant learning rate
+    expect(new Set(results.get("klm-dnn")!.history.map((e) => e.learningRate))).toEqual(new Set([1e-3]));
   });
 });
 
