@@ -29,6 +29,7 @@ import { readSimRows } from "../sim/io.js";
 import { defaultDetectorConditions } from "../sim/event.js";
 import { buildKlmSample, decodeKlmSample, klmSampleFromRows, type KlmSample, type KlmSampleOptions } from "../train/klmSample.js";
 import { evaluateKlm, KLM_METHODS, type KlmEvaluation, type KlmFigureSet, type KlmRobustnessInput } from "../eval/klm.js";
+import { escapeHtml, svgOf } from "../eval/plots.js";
 import { readInputFile, writeFileAtomic } from "./files.js";
 
 export const DEFAULT_KLM_LIKELIHOOD = "weights/klm-likelihood.json";
@@ -240,17 +241,6 @@ export function klmSummaryTable(klm: KlmFigureSet): string {
 
 // ---------------------------------------------------------------------------------------------
 // HTML report: tables and vega-lite plots rendered to SVG headless (self-contained)
-
-const escapeHtml = (s: string): string => s.replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]!);
-
-async function svgOf(spec: Record<string, unknown>): Promise<string> {
-  const vega = await import("vega");
-  const vegaLite = await import("vega-lite");
-  const view = new vega.View(vega.parse(vegaLite.compile(spec as never).spec), { renderer: "none" });
-  const svg = await view.toSVG();
-  view.finalize();
-  return svg;
-}
 
 function figureTable(title: string, sets: { label: string; set: KlmFigureSet }[]): string {
   const head = `<tr><th>${escapeHtml(title)}</th><th>tracks (μ/π)</th>${KLM_METHODS.map((m) => `<th>${m}<br>fake @ 90 %</th><th>${m}<br>eff @ 2 %</th><th>${m}<br>AUC</th>`).join("")}</tr>`;

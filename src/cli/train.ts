@@ -5,6 +5,8 @@
  *                    muid-klm-likelihood v1), e.g. -o weights/klm-likelihood.json
  *   klm-dnn, klm-dnn-global   the KLM DNNs (src/cli/trainKlmDnn.ts; simulates in process)
  *   ecl-cnn, ecl-ep  the ECL CNN per charge and the E/p PDFs (src/cli/trainEcl.ts)
+ *   combined         the calibration of the combined muon probability (src/train/combinedMuonId.ts;
+ *                    simulates in process, runs the shipped models; default -o weights/combined-muon-id.json)
  *
  * Each model's options are added by its module; progress goes to stderr.
  */
@@ -15,6 +17,7 @@ import { checkWritablePath, readSimRows } from "../sim/io.js";
 import { trainKlmLikelihood } from "../train/klmLikelihood.js";
 import { writeFileAtomic } from "./files.js";
 import { ECL_TRAIN_MODELS, addEclTrainOptions, runEclTrain, type EclTrainCliOptions } from "./trainEcl.js";
+import { runCombinedTrainCommand, type CombinedTrainCliOptions } from "../train/combinedMuonId.js";
 import { KLM_DNN_TRAIN_MODELS, registerTrainKlmDnn, runKlmDnnTrainCommand, type KlmDnnTrainCliOptions } from "./trainKlmDnn.js";
 
 export interface TrainCliOptions {
@@ -71,6 +74,9 @@ const TRAINERS: Record<string, Trainer> = {
   "klm-likelihood": trainKlmLikelihoodCommand,
   ...Object.fromEntries(KLM_DNN_TRAIN_MODELS.map((m) => [m, (opts: TrainCliOptions, progress: NodeJS.WritableStream) => runKlmDnnTrainCommand(opts as KlmDnnTrainCliOptions, progress)])),
   ...Object.fromEntries(ECL_TRAIN_MODELS.map((m) => [m, (opts: TrainCliOptions) => runEclTrain(opts as EclTrainCliOptions)])),
+  combined: async (opts: TrainCliOptions, progress: NodeJS.WritableStream) => {
+    await runCombinedTrainCommand(opts as CombinedTrainCliOptions, progress);
+  },
 };
 
 export function registerTrain(program: Command): void {

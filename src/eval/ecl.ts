@@ -25,6 +25,7 @@ import { ECL_EP_NO_CLUSTER_SCORE, eclCluster, eclEpMuonProbability, type EclEpPd
 import type { EclNoValueReason } from "../reco/eclImage.js";
 import { eclSampleImages, type EclSample } from "../reco/eclSample.js";
 import { assignBins, auc, fakeRateAtEfficiency, indicesInBin, sampledRoc } from "./metrics.js";
+import { escapeHtml, svgOf } from "./plots.js";
 
 /** pT bins at the IP, GeV/c (issue 5 item 5). */
 export const ECL_EVAL_PT_EDGES: readonly number[] = [0.28, 0.4, 0.5, 0.6, 0.8, 1.0];
@@ -254,18 +255,6 @@ export function eclSummaryTable(set: EclFigureSet): string {
     );
   }
   return lines.join("\n");
-}
-
-const escapeHtml = (s: string): string => s.replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]!);
-
-/** Renders a vega-lite spec to SVG headless (vega + vega-lite, no browser). */
-async function svgOf(spec: Record<string, unknown>): Promise<string> {
-  const vega = await import("vega");
-  const vegaLite = await import("vega-lite");
-  const view = new vega.View(vega.parse(vegaLite.compile(spec as never).spec), { renderer: "none" });
-  const svg = await view.toSVG();
-  view.finalize();
-  return svg;
 }
 
 function figureTable(title: string, set: EclFigureSet): string {
