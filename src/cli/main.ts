@@ -7,6 +7,7 @@ import { registerExport } from "./export.js";
 import { registerImport } from "./import.js";
 import { registerPredict } from "./predict.js";
 import { registerReconstruct } from "./reconstruct.js";
+import { registerServe } from "./serve.js";
 import { registerSimulate } from "./simulate.js";
 import { registerTrain } from "./train.js";
 
@@ -25,6 +26,7 @@ registerImport(program);
 registerExport(program);
 registerPredict(program);
 registerSimulate(program);
+registerServe(program);
 registerReconstruct(program);
 registerTrain(program);
 registerEvalKlm(registerEval(program));
