@@ -1,0 +1,194 @@
+/**
+ * Golden regression of the reconstruction (issue 6: speed work must not change an output bit). Fixed
+ * simulated samples (200 KLM-study events of seed 7, 100 BB̄ events of seed 8) go through
+ * KlmReconstructor (wasm and scalar association backends, with the shipped Muid likelihood tables) and
+ * through eclCnnInput; everything they output is hashed as raw IEEE bits: the 121 float32 features,
+ * χ², ndof, outcome, ext/hit layers and patterns, the Muid result, the matched hits, every counted
+ * crossing (predicted state, plane covariance, strips flag, path, time), the likelihood values, and the
+ * ECL entry, image, pt, thetaId and phiId of every track.
+ *
+ * The expected hashes were computed ONCE from the reconstruction as it was before the speed work
+ * (commit 0ee5933). A deliberate change of the reconstruction's arithmetic updates them and says so in
+ * its commit (the shipped KLM DNN and likelihood were trained on these features). Like simGolden, the
+ * hashes also depend on the engine's Math.sin/cos/log/atan2 (Node 20, V8 11.3). The likelihood hash also
+ * depends on weights/klm-likelihood.json: its sha256 is recorded so that a retrained table file is
+ * reported as such rather than as a reconstruction change.
+ */
+import { createHash, type Hash } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { beforeAll, describe, expect, it } from "vitest";
+import { defaultDetectorConditions, eventRandom, simulateEvent } from "../src/sim/event.js";
+import { generateBBbarEvent, generateGunEvent, klmStudyGun } from "../src/sim/generators.js";
+import type { SimTrackRow } from "../src/sim/types.js";
+import { KlmReconstructor, type KlmTrackReconstruction } from "../src/reco/klmChain.js";
+import { KlmLikelihood } from "../src/reco/muidLikelihood.js";
+import { eclCnnInput } from "../src/reco/eclImage.js";
+import type { Random } from "../src/sim/random.js";
+
+const LIKELIHOOD_FILE = "weights/klm-likelihood.json";
+/** sha256 of weights/klm-likelihood.json when the likelihood hashes were recorded */
+const LIKELIHOOD_FILE_SHA256 = "ad1d4f1e675b7e98c1230521ac5c592006abbec25fca89a0fd7eefa5a8ab845f";
+
+/** Writes numbers as raw float64 bits (−0, NaN payloads and all). */
+class BitHasher {
+  private readonly words: number[] = [];
+  constructor(private readonly hash: Hash) {}
+  push(...values: number[]): void {
+    for (const v of values) this.words.push(v);
+  }
+  bool(v: boolean): void {
+    this.words.push(v ? 1 : 0);
+  }
+  flush(): void {
+    this.hash.update(new Uint8Array(Float64Array.from(this.words).buffer));
+    this.words.length = 0;
+  }
+  bytes(view: ArrayBufferView): void {
+    this.flush();
+    this.hash.update(new Uint8Array(view.buffer, view.byteOffset, view.byteLength));
+  }
+}
+
+function hashKlm(out: BitHasher, r: KlmTrackReconstruction): void {
+  out.bytes(r.features);
+  out.push(r.outcome, r.extLayer, r.hitLayer, r.chi2, r.ndof, r.lastLayer, r.extLayerPattern, r.hitLayerPattern);
+  out.bool(r.isForward);
+  out.bool(r.escaped);
+  const m = r.muid;
+  out.push(m.outcome, m.barrelExtLayer, m.endcapExtLayer, m.barrelHitLayer, m.endcapHitLayer, m.extLayer, m.hitLayer, m.chi2, m.ndof, m.extLayerPattern, m.hitLayerPattern);
+  out.bool(m.isForward);
+  out.push(...m.barrelEfficiency, ...m.endcapEfficiency);
+  out.push(r.matchedHits.length);
+  for (const h of r.matchedHits) {
+    out.push(h.slot, h.hitIndex, h.chi2);
+    out.bool(h.applied);
+  }
+  out.push(r.crossings.length);
+  for (const c of r.crossings) {
+    out.push(c.slot, c.section === "barrel" ? 0 : c.section === "forward" ? 1 : 2, c.sector, c.layer, c.x, c.y, c.z, c.px, c.py, c.pz, ...c.planeCovariance, c.pathLength, c.time, c.hitIndex);
+    out.bool(c.inActiveArea);
+    out.bool(c.extBit);
+  }
+  out.flush();
+}
+
+function hashLikelihood(out: BitHasher, r: KlmTrackReconstruction): void {
+  const l = r.likelihood!;
+  for (const name of Object.keys(l.pdf).sort()) out.push(l.pdf[name]!, l.logL[name]!);
+  out.bool(l.junk);
+  out.push(l.muonId);
+  out.flush();
+}
+
+function hashEcl(out: BitHasher, row: SimTrackRow): void {
+  const input = eclCnnInput(row.ip, row.eclDigits);
+  out.bool(input.accepted);
+  const e = input.entry;
+  if (e) out.push(e.cellId, e.x, e.y, e.z, e.px, e.py, e.pz, e.pt, e.pathLength);
+  else out.push(-1);
+  if (input.accepted) {
+    out.push(input.pt, input.thetaId, input.phiId, input.cellId);
+    out.bytes(input.image);
+  } else {
+    out.push(["no-ecl-entry", "outside-theta-acceptance", "outside-pt-acceptance"].indexOf(input.reason));
+  }
+  out.flush();
+}
+
+interface SampleHashes {
+  klm: string;
+  likelihood: string;
+  ecl: string;
+  tracks: number;
+}
+
+/** Simulated events (the same streams as `muid simulate`), one row list per event. */
+function simulate(generate: (rng: Random) => ReturnType<typeof generateBBbarEvent>, events: number, seed: number): SimTrackRow[][] {
+  const conditions = defaultDetectorConditions();
+  const out: SimTrackRow[][] = [];
+  for (let event = 0; event < events; event++) {
+    const rng = eventRandom(seed, event);
+    out.push(simulateEvent(generate(rng), event, rng, conditions));
+  }
+  return out;
+}
+
+function sampleHashes(events: SimTrackRow[][], reconstructor: KlmReconstructor, withEcl: boolean): SampleHashes {
+  const klm = createHash("sha256"), likelihood = createHash("sha256"), ecl = createHash("sha256");
+  const klmOut = new BitHasher(klm), likelihoodOut = new BitHasher(likelihood), eclOut = new BitHasher(ecl);
+  let tracks = 0;
+  for (const rows of events) {
+    if (rows.length === 0) continue;
+    const reconstructed = reconstructor.reconstructEvent(rows.map((r) => r.ip), rows[0]!.klmHits);
+    for (const r of reconstructed) {
+      hashKlm(klmOut, r);
+      hashLikelihood(likelihoodOut, r);
+    }
+    if (withEcl) for (const row of rows) hashEcl(eclOut, row);
+    tracks += rows.length;
+  }
+  return { klm: klm.digest("hex"), likelihood: likelihood.digest("hex"), ecl: ecl.digest("hex"), tracks };
+}
+
+/** [name, generator, events, seed, expected hashes from the code before the speed work] */
+const samples: [string, (rng: Random) => ReturnType<typeof generateBBbarEvent>, number, number, SampleHashes][] = [
+  ["KLM-study events", (rng) => generateGunEvent(klmStudyGun(), rng), 200, 7, {
+    klm: "d5761eafd52929ff178910ad3ade4b4b294e23ba256887a595f278cf914ac7ac",
+    likelihood: "708eb2d4a4ff4e84322f9f610e784388d435a4d4dbb413aba5481ce5f3628224",
+    ecl: "4b0a451915ca31b1a707cfec4c817ab1aed89b995beaad19e61988abc54e6433",
+    tracks: 2001,
+  }],
+  ["BB̄ events", (rng) => generateBBbarEvent(rng), 100, 8, {
+    klm: "b019350f538cc9d3456b83fa14734259eef74cc71b0eb2de03113cc73c5124b7",
+    likelihood: "0559542e8c906f3501e810534fd61dafeb788d03cef6924ba8116309edc5de37",
+    ecl: "f7c98da9f37a7a018e8b6ef358e4af0bec2245e6bba79a3957dca01436a288f7",
+    tracks: 1084,
+  }],
+];
+
+let likelihoodTables: KlmLikelihood;
+let likelihoodSha = "";
+beforeAll(() => {
+  const text = readFileSync(LIKELIHOOD_FILE);
+  likelihoodSha = createHash("sha256").update(text).digest("hex");
+  likelihoodTables = KlmLikelihood.fromJsonText(new TextDecoder().decode(text));
+});
+
+describe("reconstruction golden hashes (speed work must not change an output bit)", () => {
+  for (const [name, generate, events, seed, expected] of samples) {
+    describe(`${name}: ${events} events, seed ${seed}`, () => {
+      let rows: SimTrackRow[][];
+      let wasm: SampleHashes;
+      beforeAll(async () => {
+        rows = simulate(generate, events, seed);
+        wasm = sampleHashes(rows, await KlmReconstructor.create({ likelihood: likelihoodTables }), true);
+      });
+      it("KLM chain (features, χ², patterns, matched hits, crossings) and ECL CNN inputs keep their bits", () => {
+        const got = `got ${JSON.stringify(wasm)}`;
+        expect(wasm.tracks, got).toBe(expected.tracks);
+        expect(wasm.klm, got).toBe(expected.klm);
+        expect(wasm.ecl, got).toBe(expected.ecl);
+      });
+      it("likelihood values keep their bits (given the recorded table file)", () => {
+        expect(likelihoodSha, `${LIKELIHOOD_FILE} changed since the hashes were recorded: recompute the likelihood hashes`).toBe(LIKELIHOOD_FILE_SHA256);
+        expect(wasm.likelihood).toBe(expected.likelihood);
+      });
+      it("the scalar association backend gives the same bits; keepCrossings: false changes nothing else", async () => {
+        const scalar = sampleHashes(rows, await KlmReconstructor.create({ likelihood: likelihoodTables, backend: "scalar" }), false);
+        expect(scalar.klm).toBe(wasm.klm);
+        expect(scalar.likelihood).toBe(wasm.likelihood);
+        const lean = await KlmReconstructor.create({ likelihood: likelihoodTables, keepCrossings: false });
+        const full = await KlmReconstructor.create({ likelihood: likelihoodTables });
+        for (const event of rows.slice(0, 30)) {
+          if (event.length === 0) continue;
+          const a = lean.reconstructEvent(event.map((r) => r.ip), event[0]!.klmHits);
+          const b = full.reconstructEvent(event.map((r) => r.ip), event[0]!.klmHits);
+          for (let i = 0; i < a.length; i++) {
+            expect(a[i]!.crossings).toEqual([]);
+            expect({ ...a[i]!, crossings: [] }).toEqual({ ...b[i]!, crossings: [] });
+          }
+        }
+      });
+    });
+  }
+});
