@@ -14,3 +14,4 @@ export function heapBase(): usize {
 }
 export * from "./klmAssociation";
 export { eclCnnFast, eclCnnFastScalar, eclCnnScratchBytes } from "./eclCnn";
+export { peakMulAdd8, peakMulAdd12 } from "./peak";

@@ -1,5 +1,6 @@
 import { Command, CommanderError } from "commander";
 import { MuidError } from "../errors.js";
+import { registerBench } from "./bench.js";
 import { registerDemo } from "./demo.js";
 import { registerEval } from "./eval.js";
 import { registerEvalKlm } from "./evalKlm.js";
@@ -22,6 +23,7 @@ program
   .showHelpAfterError()
   .exitOverride();
 registerDemo(program);
+registerBench(program);
 registerImport(program);
 registerExport(program);
 registerPredict(program);

@@ -3,16 +3,22 @@
  * tracks are extrapolated through the KLM (Muid swim, χ² association with Kalman update, 121
  * features, likelihood), the KLM DNN runs once on all tracks with a KLM value, and the tracks are
  * extrapolated to the ECL and the accepted ones (thetaId 14–57, 0.2 ≤ pT ≤ 1 GeV/c) run through
- * the ECL CNN of their charge, batched. Simulation is not timed. Figures are medians of per-event
- * wall times (performance.now), reported with p10 and p90 and each stage's share of the total.
+ * the ECL CNN of their charge, batched. The events are simulated first and not timed. Figures are
+ * medians of per-event wall times (performance.now), reported with p10 and p90 and each stage's
+ * share of the total.
+ *
+ * ChainRunner runs one event and hands back its stage times and the per-event model inputs and
+ * outputs: `muid bench` (src/eval/benchChain.ts) times the same events with it and feeds the
+ * inputs to the peer engines.
  */
-import type { DetectorConditions } from "../sim/types.js";
+import type { DetectorConditions, SimTrackRow } from "../sim/types.js";
 import { defaultDetectorConditions, eventRandom, simulateEvent } from "../sim/event.js";
 import { generateBBbarEvent } from "../sim/generators.js";
 import { KlmReconstructor } from "../reco/klmChain.js";
 import type { KlmLikelihood } from "../reco/muidLikelihood.js";
 import { hasKlmDnnValue } from "../reco/klmChain.js";
-import { batchEclCnnInputs, eclCnnInput, type EclCnnInput } from "../reco/eclImage.js";
+import { batchEclCnnInputs, eclCnnInput, type EclCnnBatch, type EclCnnInput } from "../reco/eclImage.js";
+import { KLM_FEATURES } from "../reco/klmFeatures.js";
 import type { Prediction } from "../models/runtime.js";
 
 /** Anything with the Model.predict signature (Model, EclCnnFast). */
@@ -29,6 +35,7 @@ export interface ChainModels {
 
 export const LATENCY_STAGES = ["klmReconstruction", "klmDnn", "eclImage", "eclCnn"] as const;
 export type LatencyStage = (typeof LATENCY_STAGES)[number];
+export type StageTimes = Record<LatencyStage, number>;
 
 export interface Percentiles {
   median: number;
@@ -58,28 +65,59 @@ export interface LatencyOptions {
   onProgress?: (done: number, total: number) => void;
 }
 
-export async function measureChainLatency(models: ChainModels, options: LatencyOptions): Promise<ChainLatency> {
-  const conditions = options.conditions ?? defaultDetectorConditions();
-  const reconstructor = await KlmReconstructor.create({ likelihood: models.likelihood ?? null, keepCrossings: false });
-  const warmup = options.warmup ?? 50;
-  const perEvent: number[] = [];
-  const perTrack: number[] = [];
-  const stageTotal: Record<LatencyStage, number> = { klmReconstruction: 0, klmDnn: 0, eclImage: 0, eclCnn: 0 };
-  let tracks = 0, klmTracks = 0, eclTracks = 0;
-  for (let e = 0; e < warmup + options.events; e++) {
-    const rng = eventRandom(options.seed, e);
-    const rows = simulateEvent(generateBBbarEvent(rng), e, rng, conditions);
-    if (rows.length === 0) continue;
-    const timed = e >= warmup;
+/** The model inputs of one event: every model's tracks as one batch (null: no track for it). */
+export interface EventModelInputs {
+  /** KLM DNN: tracks with a KLM value × 121 features */
+  klm: { features: Float32Array; batch: number } | null;
+  /** ECL CNN of charge +1 and −1: the accepted tracks */
+  eclPlus: EclCnnBatch | null;
+  eclMinus: EclCnnBatch | null;
+}
 
+/** Muon probabilities per model for one event, in the order of EventModelInputs' rows. */
+export interface EventModelOutputs {
+  klm: Float32Array | null;
+  eclPlus: Float32Array | null;
+  eclMinus: Float32Array | null;
+}
+
+export interface ChainEventResult {
+  /** wall time of each stage, ms */
+  times: StageTimes;
+  tracks: number;
+  inputs: EventModelInputs;
+  outputs: EventModelOutputs;
+}
+
+/** One event's chain record as summarised by summarizeLatency. */
+export interface ChainEventRecord {
+  times: StageTimes;
+  tracks: number;
+  klmTracks: number;
+  eclTracks: number;
+}
+
+export class ChainRunner {
+  private constructor(private readonly reconstructor: KlmReconstructor, private readonly models: ChainModels) {}
+
+  static async create(models: ChainModels): Promise<ChainRunner> {
+    return new ChainRunner(await KlmReconstructor.create({ likelihood: models.likelihood ?? null, keepCrossings: false }), models);
+  }
+
+  /** Runs the whole chain on one event's rows (all rows of one event share its hits and digits). */
+  runEvent(rows: readonly SimTrackRow[]): ChainEventResult {
+    const { models } = this;
     const t0 = performance.now();
-    const klm = reconstructor.reconstructEvent(rows.map((r) => r.ip), rows[0]!.klmHits);
+    const klm = rows.length === 0 ? [] : this.reconstructor.reconstructEvent(rows.map((r) => r.ip), rows[0]!.klmHits);
     const t1 = performance.now();
     const withKlm = klm.filter(hasKlmDnnValue);
-    if (models.klmDnn && withKlm.length > 0) {
-      const features = new Float32Array(withKlm.length * 121);
-      withKlm.forEach((r, i) => features.set(r.features, i * 121));
-      models.klmDnn.predict({ features }, withKlm.length);
+    let klmInputs: EventModelInputs["klm"] = null;
+    let klmOut: Float32Array | null = null;
+    if (withKlm.length > 0) {
+      const features = new Float32Array(withKlm.length * KLM_FEATURES);
+      withKlm.forEach((r, i) => features.set(r.features, i * KLM_FEATURES));
+      klmInputs = { features, batch: withKlm.length };
+      if (models.klmDnn) klmOut = models.klmDnn.predict({ features }, withKlm.length).muonProbability;
     }
     const t2 = performance.now();
     const plus: EclCnnInput[] = [], minus: EclCnnInput[] = [];
@@ -87,28 +125,59 @@ export async function measureChainLatency(models: ChainModels, options: LatencyO
       const input = eclCnnInput(row.ip, row.eclDigits);
       if (input.accepted) (row.ip.charge > 0 ? plus : minus).push(input);
     }
+    const eclPlus = plus.length > 0 ? batchEclCnnInputs(plus) : null;
+    const eclMinus = minus.length > 0 ? batchEclCnnInputs(minus) : null;
     const t3 = performance.now();
-    for (const [inputs, model] of [[plus, models.eclCnnPlus], [minus, models.eclCnnMinus]] as const) {
-      if (!model || inputs.length === 0) continue;
-      const { image, pt, thetaId, phiId, batch } = batchEclCnnInputs(inputs);
-      model.predict({ image, pt, thetaId, phiId }, batch);
-    }
+    const eclOut = (batch: EclCnnBatch | null, model: Predictor | null | undefined): Float32Array | null =>
+      batch && model ? model.predict({ image: batch.image, pt: batch.pt, thetaId: batch.thetaId, phiId: batch.phiId }, batch.batch).muonProbability : null;
+    const plusOut = eclOut(eclPlus, models.eclCnnPlus);
+    const minusOut = eclOut(eclMinus, models.eclCnnMinus);
     const t4 = performance.now();
-
-    if (!timed) continue;
-    perEvent.push(t4 - t0);
-    perTrack.push((t4 - t0) / rows.length);
-    stageTotal.klmReconstruction += t1 - t0;
-    stageTotal.klmDnn += t2 - t1;
-    stageTotal.eclImage += t3 - t2;
-    stageTotal.eclCnn += t4 - t3;
-    tracks += rows.length;
-    klmTracks += withKlm.length;
-    eclTracks += plus.length + minus.length;
-    options.onProgress?.(e - warmup + 1, options.events);
+    return {
+      times: { klmReconstruction: t1 - t0, klmDnn: t2 - t1, eclImage: t3 - t2, eclCnn: t4 - t3 },
+      tracks: rows.length,
+      inputs: { klm: klmInputs, eclPlus, eclMinus },
+      outputs: { klm: klmOut, eclPlus: plusOut, eclMinus: minusOut },
+    };
   }
-  const total = Object.values(stageTotal).reduce((a, b) => a + b, 0);
-  const n = perEvent.length;
+}
+
+/** Simulates BB̄ events with the embedded generator (event e from eventRandom(seed, e)); empty events are dropped. */
+export function simulateBBbarEvents(count: number, seed: number, conditions: DetectorConditions = defaultDetectorConditions(), firstEvent = 0,
+  onProgress?: (done: number, total: number) => void): SimTrackRow[][] {
+  const events: SimTrackRow[][] = [];
+  for (let e = firstEvent; e < firstEvent + count; e++) {
+    const rng = eventRandom(seed, e);
+    const rows = simulateEvent(generateBBbarEvent(rng), e, rng, conditions);
+    if (rows.length > 0) events.push(rows);
+    onProgress?.(e - firstEvent + 1, count);
+  }
+  return events;
+}
+
+export function eventRecord(result: ChainEventResult): ChainEventRecord {
+  const { inputs } = result;
+  return { times: result.times, tracks: result.tracks, klmTracks: inputs.klm?.batch ?? 0, eclTracks: (inputs.eclPlus?.batch ?? 0) + (inputs.eclMinus?.batch ?? 0) };
+}
+
+export function summarizeLatency(records: readonly ChainEventRecord[]): ChainLatency {
+  const stageTotal: StageTimes = { klmReconstruction: 0, klmDnn: 0, eclImage: 0, eclCnn: 0 };
+  const perEvent: number[] = [], perTrack: number[] = [];
+  let tracks = 0, klmTracks = 0, eclTracks = 0;
+  for (const r of records) {
+    let sum = 0;
+    for (const s of LATENCY_STAGES) {
+      stageTotal[s] += r.times[s];
+      sum += r.times[s];
+    }
+    perEvent.push(sum);
+    perTrack.push(sum / r.tracks);
+    tracks += r.tracks;
+    klmTracks += r.klmTracks;
+    eclTracks += r.eclTracks;
+  }
+  const total = LATENCY_STAGES.reduce((a, s) => a + stageTotal[s], 0);
+  const n = records.length;
   return {
     events: n,
     tracks,
@@ -119,6 +188,22 @@ export async function measureChainLatency(models: ChainModels, options: LatencyO
     eventsPerSecond: (1000 * n) / total,
     stageShare: Object.fromEntries(LATENCY_STAGES.map((s) => [s, stageTotal[s] / total])) as Record<LatencyStage, number>,
   };
+}
+
+export async function measureChainLatency(models: ChainModels, options: LatencyOptions): Promise<ChainLatency> {
+  const warmup = options.warmup ?? 50;
+  const events = simulateBBbarEvents(warmup + options.events, options.seed, options.conditions ?? defaultDetectorConditions());
+  const runner = await ChainRunner.create(models);
+  const records: ChainEventRecord[] = [];
+  // The first `warmup` simulated events (fewer if some were empty) only warm the JIT up.
+  const firstTimed = Math.max(0, events.length - options.events);
+  for (let i = 0; i < events.length; i++) {
+    const result = runner.runEvent(events[i]!);
+    if (i < firstTimed) continue;
+    records.push(eventRecord(result));
+    options.onProgress?.(i - firstTimed + 1, events.length - firstTimed);
+  }
+  return summarizeLatency(records);
 }
 
 export function percentiles(values: readonly number[]): Percentiles {
