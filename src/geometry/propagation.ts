@@ -321,7 +321,10 @@ export class Propagator {
 
   // scratch
   private readonly nx = new Float64Array(6);
-  private readonly jac = new Float64Array(36);
+  /** helix Jacobian blocks ∂x/∂p0 (A) and ∂p/∂p0 (B), or the energy-loss block G, 3×3 row-major */
+  private readonly jacA = new Float64Array(9);
+  private readonly jacB = new Float64Array(9);
+  private readonly helixVectors = new Float64Array(21);
   private readonly tmp = new Float64Array(36);
   private readonly cov = new Float64Array(36);
   private readonly kinematics: StepKinematics = { beta: 1, betaGamma: 1, mass: 1 };
@@ -572,66 +575,80 @@ export class Propagator {
   }
 
   /**
-   * Jacobian ∂(x(s), p(s))/∂(x0, p0) of the helix at fixed path length s (analytic), into jac (row-major).
+   * Jacobian ∂(x(s), p(s))/∂(x0, p0) of the helix at fixed path length s (analytic). Its structure is
+   * [[I, A], [0, B]] (the position does not depend on where the step starts, the momentum only on the
+   * momentum): A = ∂x/∂p0 into jacA, B = ∂p/∂p0 into jacB (3×3 row-major); transformHelixCovariance
+   * applies it.
    * x = x0 + (s/P)[u∥ + f1(φ) u⊥ + f2(φ) w], p = u∥ + cos φ u⊥ − sin φ w, φ = κ s = c s/P,
    * f1 = sin φ/φ, f2 = (cos φ − 1)/φ, so ∂φ/∂u_j = −φ u_j/P².
    */
   private helixJacobian(sLen: number): void {
-    const J = this.jac;
-    J.fill(0);
-    J[0] = 1; J[7] = 1; J[14] = 1;
+    const A = this.jacA;
+    const B = this.jacB;
     const s = this.state;
     const ux = s.px, uy = s.py, uz = s.pz;
     const P = this.hP;
     const P2 = P * P;
+    if (this.straight) {
+      // A = (s/P)(1 − u uᵀ/P²), B = 1
+      const u = this.helixVectors;
+      u[0] = ux; u[1] = uy; u[2] = uz;
+      for (let j = 0; j < 3; j++) {
+        const uj = u[j]!;
+        for (let i = 0; i < 3; i++) {
+          const eij = i === j ? 1 : 0;
+          A[i * 3 + j] = (sLen / P) * (eij - (u[i]! * uj) / P2);
+          B[i * 3 + j] = eij;
+        }
+      }
+      return;
+    }
     const g = sLen / P;
     const bh0 = this.hbx, bh1 = this.hby, bh2 = this.hbz;
-    let phi = 0, sn = 0, cs = 1, f1 = 1, f2 = 0, d1 = 0, d2 = 0;
-    if (!this.straight) {
-      phi = this.hKappa * sLen;
-      sn = Math.sin(phi);
-      cs = Math.cos(phi);
-      if (Math.abs(phi) < 1e-4) {
-        const p2 = phi * phi;
-        f1 = 1 - p2 / 6;
-        f2 = -phi / 2 + (phi * p2) / 24;
-        d1 = -phi / 3;
-        d2 = -0.5 + p2 / 8;
-      } else {
-        f1 = sn / phi;
-        f2 = (cs - 1) / phi;
-        d1 = (phi * cs - sn) / (phi * phi);
-        d2 = (-phi * sn - (cs - 1)) / (phi * phi);
-      }
+    let f1: number, f2: number, d1: number, d2: number;
+    const phi = this.hKappa * sLen;
+    const sn = Math.sin(phi);
+    const cs = Math.cos(phi);
+    if (Math.abs(phi) < 1e-4) {
+      const p2 = phi * phi;
+      f1 = 1 - p2 / 6;
+      f2 = -phi / 2 + (phi * p2) / 24;
+      d1 = -phi / 3;
+      d2 = -0.5 + p2 / 8;
+    } else {
+      f1 = sn / phi;
+      f2 = (cs - 1) / phi;
+      d1 = (phi * cs - sn) / (phi * phi);
+      d2 = (-phi * sn - (cs - 1)) / (phi * phi);
     }
-    const upar = [this.uParX, this.uParY, this.uParZ];
-    const uperp = [this.uPerpX, this.uPerpY, this.uPerpZ];
-    const w = [this.wX, this.wY, this.wZ];
-    const bh = [bh0, bh1, bh2];
-    const u = [ux, uy, uz];
-    const V0 = upar[0]! + f1 * uperp[0]! + f2 * w[0]!;
-    const V1 = upar[1]! + f1 * uperp[1]! + f2 * w[1]!;
-    const V2 = upar[2]! + f1 * uperp[2]! + f2 * w[2]!;
-    const V = [V0, V1, V2];
+    // preallocated vectors (no arrays per step): u∥ 0–2, u⊥ 3–5, w 6–8, b̂ 9–11, u 12–14, V 15–17, b̂ × e_j 18–20
+    const h = this.helixVectors;
+    h[0] = this.uParX; h[1] = this.uParY; h[2] = this.uParZ;
+    h[3] = this.uPerpX; h[4] = this.uPerpY; h[5] = this.uPerpZ;
+    h[6] = this.wX; h[7] = this.wY; h[8] = this.wZ;
+    h[9] = bh0; h[10] = bh1; h[11] = bh2;
+    h[12] = ux; h[13] = uy; h[14] = uz;
+    h[15] = h[0]! + f1 * h[3]! + f2 * h[6]!;
+    h[16] = h[1]! + f1 * h[4]! + f2 * h[7]!;
+    h[17] = h[2]! + f1 * h[5]! + f2 * h[8]!;
     for (let j = 0; j < 3; j++) {
-      const uj = u[j]!;
-      const dphi = this.straight ? 0 : (-phi * uj) / P2;
+      const uj = h[12 + j]!;
+      const dphi = (-phi * uj) / P2;
       // b̂ × e_j
-      const cx = j === 0 ? 0 : j === 1 ? -bh2 : bh1;
-      const cy = j === 0 ? bh2 : j === 1 ? 0 : -bh0;
-      const cz = j === 0 ? -bh1 : j === 1 ? bh0 : 0;
-      const cross = [cx, cy, cz];
+      h[18] = j === 0 ? 0 : j === 1 ? -bh2 : bh1;
+      h[19] = j === 0 ? bh2 : j === 1 ? 0 : -bh0;
+      h[20] = j === 0 ? -bh1 : j === 1 ? bh0 : 0;
       for (let i = 0; i < 3; i++) {
         const eij = i === j ? 1 : 0;
-        const parij = this.straight ? 0 : bh[i]! * bh[j]!;
+        const parij = h[9 + i]! * h[9 + j]!;
         const perpij = eij - parij;
+        const crossI = h[18 + i]!;
         // position row i, momentum column j
-        const dx =
-          (-sLen * uj / (P2 * P)) * V[i]! +
-          g * (parij + f1 * perpij + f2 * cross[i]! + (d1 * uperp[i]! + d2 * w[i]!) * dphi);
-        J[i * 6 + 3 + j] = this.straight ? (sLen / P) * (eij - (u[i]! * uj) / P2) : dx;
+        A[i * 3 + j] =
+          (-sLen * uj / (P2 * P)) * h[15 + i]! +
+          g * (parij + f1 * perpij + f2 * crossI + (d1 * h[3 + i]! + d2 * h[6 + i]!) * dphi);
         // momentum row i, momentum column j
-        J[(3 + i) * 6 + 3 + j] = this.straight ? eij : parij + cs * perpij - sn * cross[i]! + (-sn * uperp[i]! - cs * w[i]!) * dphi;
+        B[i * 3 + j] = parij + cs * perpij - sn * crossI + (-sn * h[3 + i]! - cs * h[6 + i]!) * dphi;
       }
     }
   }
@@ -928,35 +945,83 @@ export class Propagator {
     return u * f;
   }
 
-  /** C ← J C Jᵀ for the momentum rescaling p → g(P)·p (position rows unchanged). */
+  /**
+   * C ← J C Jᵀ for the momentum rescaling p → g(P)·p: J = [[I, 0], [0, G]], G = g·1 + u dg tᵀ.
+   *
+   * The two transforms below compute the dense product Σ_k over k = 0…5 in the dense order, with the
+   * terms whose J factor is a structural 0 left out: such a term is ±0 (for a finite covariance), and
+   * the accumulator starts at +0 and can never become −0, so adding ±0 never changed it; a factor 1
+   * gives its operand exactly. Hence the same bits as the dense 6×6 loops (row-major C read in full, the
+   * upper triangle computed and mirrored), in a fraction of the operations. The leading `0 +` stays:
+   * it turns −0 into +0 as the dense sum did.
+   */
   private scaleMomentumCovariance(g: number, dg: number, tx: number, ty: number, tz: number, P: number): void {
-    const J = this.jac;
-    J.fill(0);
-    J[0] = 1; J[7] = 1; J[14] = 1;
-    const u = [tx * P, ty * P, tz * P];
-    const t = [tx, ty, tz];
-    for (let i = 0; i < 3; i++) for (let j = 0; j < 3; j++) J[(3 + i) * 6 + 3 + j] = (i === j ? g : 0) + u[i]! * dg * t[j]!;
-    this.transformCovariance();
-  }
-
-  /** cov ← J cov Jᵀ with the matrix in jac. */
-  private transformCovariance(): void {
+    const G = this.jacB;
+    const u0 = tx * P, u1 = ty * P, u2 = tz * P;
+    G[0] = g + u0 * dg * tx; G[1] = 0 + u0 * dg * ty; G[2] = 0 + u0 * dg * tz;
+    G[3] = 0 + u1 * dg * tx; G[4] = g + u1 * dg * ty; G[5] = 0 + u1 * dg * tz;
+    G[6] = 0 + u2 * dg * tx; G[7] = 0 + u2 * dg * ty; G[8] = g + u2 * dg * tz;
     const C = this.state.covariance!;
-    const J = this.jac;
     const T = this.tmp;
+    // T = J C: position rows copied, momentum rows G·C[3..5]
+    for (let j = 0; j < 6; j++) {
+      T[j] = 0 + C[j]!;
+      T[6 + j] = 0 + C[6 + j]!;
+      T[12 + j] = 0 + C[12 + j]!;
+      const c3 = C[18 + j]!, c4 = C[24 + j]!, c5 = C[30 + j]!;
+      T[18 + j] = 0 + G[0]! * c3 + G[1]! * c4 + G[2]! * c5;
+      T[24 + j] = 0 + G[3]! * c3 + G[4]! * c4 + G[5]! * c5;
+      T[30 + j] = 0 + G[6]! * c3 + G[7]! * c4 + G[8]! * c5;
+    }
+    // C = T Jᵀ, upper triangle mirrored
     for (let i = 0; i < 6; i++) {
-      for (let j = 0; j < 6; j++) {
-        let acc = 0;
-        for (let k = 0; k < 6; k++) acc += J[i * 6 + k]! * C[k * 6 + j]!;
-        T[i * 6 + j] = acc;
+      const r = i * 6;
+      for (let j = i; j < 3; j++) {
+        const v = 0 + T[r + j]!;
+        C[r + j] = v;
+        C[j * 6 + i] = v;
+      }
+      const t3 = T[r + 3]!, t4 = T[r + 4]!, t5 = T[r + 5]!;
+      for (let j = i > 3 ? i : 3; j < 6; j++) {
+        const q = (j - 3) * 3;
+        const v = 0 + t3 * G[q]! + t4 * G[q + 1]! + t5 * G[q + 2]!;
+        C[r + j] = v;
+        C[j * 6 + i] = v;
       }
     }
+  }
+
+  /** C ← J C Jᵀ for the helix Jacobian J = [[I, A], [0, B]] (jacA, jacB); same bits as the dense product (see scaleMomentumCovariance). */
+  private transformHelixCovariance(): void {
+    const C = this.state.covariance!;
+    const A = this.jacA;
+    const B = this.jacB;
+    const T = this.tmp;
+    // T = J C
+    for (let j = 0; j < 6; j++) {
+      const c3 = C[18 + j]!, c4 = C[24 + j]!, c5 = C[30 + j]!;
+      T[j] = 0 + C[j]! + A[0]! * c3 + A[1]! * c4 + A[2]! * c5;
+      T[6 + j] = 0 + C[6 + j]! + A[3]! * c3 + A[4]! * c4 + A[5]! * c5;
+      T[12 + j] = 0 + C[12 + j]! + A[6]! * c3 + A[7]! * c4 + A[8]! * c5;
+      T[18 + j] = 0 + B[0]! * c3 + B[1]! * c4 + B[2]! * c5;
+      T[24 + j] = 0 + B[3]! * c3 + B[4]! * c4 + B[5]! * c5;
+      T[30 + j] = 0 + B[6]! * c3 + B[7]! * c4 + B[8]! * c5;
+    }
+    // C = T Jᵀ, upper triangle mirrored
     for (let i = 0; i < 6; i++) {
-      for (let j = i; j < 6; j++) {
-        let acc = 0;
-        for (let k = 0; k < 6; k++) acc += T[i * 6 + k]! * J[j * 6 + k]!;
-        C[i * 6 + j] = acc;
-        C[j * 6 + i] = acc;
+      const r = i * 6;
+      const t3 = T[r + 3]!, t4 = T[r + 4]!, t5 = T[r + 5]!;
+      for (let j = i; j < 3; j++) {
+        const q = j * 3;
+        const v = 0 + T[r + j]! + t3 * A[q]! + t4 * A[q + 1]! + t5 * A[q + 2]!;
+        C[r + j] = v;
+        C[j * 6 + i] = v;
+      }
+      for (let j = i > 3 ? i : 3; j < 6; j++) {
+        const q = (j - 3) * 3;
+        const v = 0 + t3 * B[q]! + t4 * B[q + 1]! + t5 * B[q + 2]!;
+        C[r + j] = v;
+        C[j * 6 + i] = v;
       }
     }
   }
@@ -1035,7 +1100,7 @@ export class Propagator {
       this.helixAt(step);
       if (s.covariance) {
         this.helixJacobian(step);
-        this.transformCovariance();
+        this.transformHelixCovariance();
       }
       const o = this.nx;
       s.x = o[0]!; s.y = o[1]!; s.z = o[2]!;
