@@ -28,7 +28,7 @@ export interface BrowserBenchOptions {
   timeoutMs?: number;
 }
 
-export type BrowserBench = { available: true; browser: string; userAgent: string; warmupEvents: number; chain: ChainLatency } | { available: false; unavailable: string };
+export type BrowserBench = { available: true; browser: string; userAgent: string; crossOriginIsolated: boolean; warmupEvents: number; chain: ChainLatency } | { available: false; unavailable: string };
 
 /** Serves fixed routes (URL path → file) on 127.0.0.1 and an ephemeral port. */
 async function serve(routes: Record<string, { file?: string; body?: string; type: string }>): Promise<{ url: string; close: () => Promise<void> }> {
@@ -38,7 +38,9 @@ async function serve(routes: Record<string, { file?: string; body?: string; type
       res.writeHead(404).end();
       return;
     }
-    res.writeHead(200, { "content-type": route.type }).end(route.file !== undefined ? readFileSync(route.file) : route.body);
+    // Cross-origin isolation: without it Chromium coarsens performance.now() to 100 µs, which
+    // would quantise per-event times of a fraction of a millisecond (with it: 5 µs).
+    res.writeHead(200, { "content-type": route.type, "cross-origin-opener-policy": "same-origin", "cross-origin-embedder-policy": "require-corp" }).end(route.file !== undefined ? readFileSync(route.file) : route.body);
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const address = server.address();
@@ -90,9 +92,9 @@ export async function runBrowserBench(options: BrowserBenchOptions): Promise<Bro
       }
       // warmup 0: events 0 … n−1 of the seed, the events the Node run times.
       const chain = await muid.measureChainLatency(models, { events: job.events, seed: job.seed, warmup: 0 });
-      return { chain, warmupEvents, userAgent: navigator.userAgent };
-    })(${JSON.stringify(job)})`)) as { chain: ChainLatency; warmupEvents: number; userAgent: string };
-    return { available: true, browser: `Chromium ${browser.version()}`, userAgent: result.userAgent, warmupEvents: result.warmupEvents, chain: result.chain };
+      return { chain, warmupEvents, userAgent: navigator.userAgent, crossOriginIsolated: self.crossOriginIsolated };
+    })(${JSON.stringify(job)})`)) as { chain: ChainLatency; warmupEvents: number; userAgent: string; crossOriginIsolated: boolean };
+    return { available: true, browser: `Chromium ${browser.version()}`, userAgent: result.userAgent, crossOriginIsolated: result.crossOriginIsolated, warmupEvents: result.warmupEvents, chain: result.chain };
   } finally {
     await browser.close();
     await server.close();

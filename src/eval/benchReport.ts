@@ -201,10 +201,10 @@ export function benchTable(doc: BenchDocument): string {
   lines.push("|" + widths.map((w, i) => (i === 0 ? "-".repeat(w + 2) : "-".repeat(w + 1) + ":")).join("|") + "|");
   for (const r of rows) lines.push(line(r));
   lines.push("");
-  lines.push(`stages of the muid chain: ${LATENCY_STAGES.map((s) => `${s} ${(100 * doc.stages[s].share).toFixed(1)} % (${ms(doc.stages[s].msPerEvent)} ms)`).join(", ")}; shared reconstruction ${ms(doc.reconstructionMsPerEvent.median)} ms/event (median)`);
+  lines.push(`stages of the muid chain (share of the summed time, mean ms/event): ${LATENCY_STAGES.map((s) => `${s} ${(100 * doc.stages[s].share).toFixed(1)} % (${ms(doc.stages[s].msPerEvent)})`).join(", ")}; shared reconstruction ${ms(doc.reconstructionMsPerEvent.median)} ms/event (median)`);
   if (doc.peak) {
     const p = doc.peak;
-    lines.push(`wasm f32x4 mul+add peak ${p.peakGflops.toFixed(1)} GFLOP/s (8 chains ${p.chains["8"].toFixed(1)}, 12 chains ${p.chains["12"].toFixed(1)}); dense kernels on the KLM DNN at batch ${p.denseBatch}: ${p.denseGflops.toFixed(1)} GFLOP/s = ${(100 * p.denseShareOfPeak).toFixed(0)} % of peak`);
+    lines.push(`wasm f32x4 mul+add peak ${p.peakGflops.toFixed(1)} GFLOP/s (8 chains ${p.chains["8"].toFixed(1)}, 12 chains ${p.chains["12"].toFixed(1)}); dense kernels on the KLM DNN at batch ${p.denseBatch}: ${p.denseGflops.toFixed(1)} GFLOP/s = ${(100 * p.denseShareOfPeak).toFixed(1)} % of peak`);
   }
   if (doc.browser) {
     const b = doc.browser;
@@ -220,7 +220,7 @@ export function benchTable(doc: BenchDocument): string {
   lines.push("");
   lines.push("targets:");
   for (const t of doc.targets) {
-    const value = t.value === null ? "not measured" : t.target.includes("%") ? `${(100 * t.value).toFixed(0)} %` : t.target.includes("×") ? `${t.value.toFixed(2)}×` : `${t.value.toFixed(3)} ms`;
+    const value = t.value === null ? "not measured" : t.target.includes("%") ? `${(100 * t.value).toFixed(1)} %` : t.target.includes("×") ? `${t.value.toFixed(2)}×` : `${t.value.toFixed(3)} ms`;
     lines.push(`  ${t.met === null ? "?" : t.met ? "met   " : "missed"}  ${t.name}: ${value} (target ${t.target})${t.note ? ` — ${t.note}` : ""}`);
   }
   return lines.join("\n");
