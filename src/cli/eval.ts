@@ -13,6 +13,11 @@
  * weights/ecl-ep.json. The figures go to --json; --report writes a self-contained HTML page with
  * tables and vega-lite plots as inline SVG; the terminal gets a table.
  *
+ * Task combined: the combined muon probability (src/eval/combined.ts) on --events N events (default
+ * 12000) of the combined study guns (src/train/combinedMuonId.ts) with --seed S (default 12; the
+ * shipped calibration used seed 11), scored by the shipped KLM DNN and ECL CNNs and the calibration
+ * --calibration FILE (default weights/combined-muon-id.json).
+ *
  * Task klm: src/cli/evalKlm.ts (KLM helper) provides registerEvalKlm(evalCommand) and
  * runKlmEvalCommand(opts); the lead wires them here (see registerEval).
  */
@@ -29,8 +34,13 @@ import type { SimTrackRow } from "../sim/types.js";
 import { ECL_EVAL_BACKGROUND_LEVELS, eclReportHtml, eclSummaryTable, evaluateEcl, type EclEvaluation } from "../eval/ecl.js";
 import { readInputFile, writeFileAtomic } from "./files.js";
 import { runKlmEvalCommand } from "./evalKlm.js";
+import { CombinedMuonId } from "../reco/combinedMuonId.js";
+import { buildCombinedSample, DEFAULT_COMBINED_ECL_CNN_MINUS, DEFAULT_COMBINED_ECL_CNN_PLUS, DEFAULT_COMBINED_KLM_DNN, DEFAULT_COMBINED_OUTPUT, loadCombinedModels } from "../train/combinedMuonId.js";
+import { combinedReportHtml, combinedSummaryTable, evaluateCombined, type CombinedEvaluation } from "../eval/combined.js";
 
-export const EVAL_TASKS = ["ecl", "klm"] as const;
+export const EVAL_TASKS = ["ecl", "klm", "combined"] as const;
+export const DEFAULT_COMBINED_EVAL_EVENTS = 12000;
+export const DEFAULT_COMBINED_EVAL_SEED = 12;
 export const DEFAULT_ECL_CNN_PLUS = "weights/ecl-cnn-plus.safetensors";
 export const DEFAULT_ECL_CNN_MINUS = "weights/ecl-cnn-minus.safetensors";
 export const DEFAULT_ECL_EP = "weights/ecl-ep.json";
@@ -50,6 +60,7 @@ export interface EvalCliOptions {
   cnnMinus?: string;
   ep?: string;
   robustnessEvents?: string;
+  calibration?: string;
   quiet?: boolean;
 }
 
@@ -77,8 +88,8 @@ async function loadEclCnn(path: string): Promise<EclCnnFast> {
   return EclCnnFast.create(bundle);
 }
 
-/** Runs `muid eval --task ecl` and returns the evaluation (also written to --json/--report). */
-export async function runEclEvalCommand(opts: EvalCliOptions, progress: NodeJS.WritableStream = process.stderr): Promise<EclEvaluation> {
+/** Runs `muid eval --task ecl` and returns the evaluation (also written to --json/--report); `keep.main` receives the main sample. */
+export async function runEclEvalCommand(opts: EvalCliOptions, progress: NodeJS.WritableStream = process.stderr, keep: { main?: EclSample } = {}): Promise<EclEvaluation> {
   const say = (text: string): void => {
     if (!opts.quiet) progress.write(text + "\n");
   };
@@ -113,6 +124,7 @@ export async function runEclEvalCommand(opts: EvalCliOptions, progress: NodeJS.W
     main = buildEclSample(simulateEclRows(n, seed));
     mainName = `simulated in process: ECL study gun, ${n} events, seed ${seed}, background ×1, 1 MeV`;
   }
+  keep.main = main;
   say(`eval ecl: main sample ${main.n} tracks with a CNN value of ${main.rows} rows (${((performance.now() - started) / 1000).toFixed(0)} s)`);
   const robustness = integer("--robustness-events", opts.robustnessEvents, 0, 1e8) ?? Math.max(MIN_ROBUSTNESS_EVENTS, Math.round(main.rows / 3));
   const backgrounds: { level: number; sample: EclSample }[] = [];
@@ -134,6 +146,34 @@ export async function runEclEvalCommand(opts: EvalCliOptions, progress: NodeJS.W
   return evaluation;
 }
 
+/** Runs `muid eval --task combined` and returns the evaluation (also written to --json/--report). */
+export async function runCombinedEvalCommand(opts: EvalCliOptions, progress: NodeJS.WritableStream = process.stderr): Promise<CombinedEvaluation> {
+  const say = (text: string): void => {
+    if (!opts.quiet) progress.write(`muid eval combined: ${text}\n`);
+  };
+  if (opts.data !== undefined) throw new OptionError("--task combined simulates its sample in process (--events, --seed); --data is not read");
+  const events = integer("--events", opts.events, 1, 1e8) ?? DEFAULT_COMBINED_EVAL_EVENTS;
+  const seed = integer("--seed", opts.seed, 0, 4294967295) ?? DEFAULT_COMBINED_EVAL_SEED;
+  const calibrationFile = opts.calibration ?? DEFAULT_COMBINED_OUTPUT;
+  const calibration = CombinedMuonId.fromJsonText(new TextDecoder().decode(readInputFile(calibrationFile)));
+  const files = { klmDnn: DEFAULT_COMBINED_KLM_DNN, eclCnnPlus: opts.cnnPlus ?? DEFAULT_COMBINED_ECL_CNN_PLUS, eclCnnMinus: opts.cnnMinus ?? DEFAULT_COMBINED_ECL_CNN_MINUS };
+  const models = await loadCombinedModels(files);
+  const started = performance.now();
+  const sample = await buildCombinedSample({
+    events, seed, models,
+    onProgress: (e, tracks) => say(`${e}/${events} events, ${tracks} tracks (${((performance.now() - started) / 1000).toFixed(0)} s)`),
+  });
+  const evaluation = evaluateCombined(sample, calibration, {
+    calibration: calibrationFile, models: files, events, seed,
+    sample: "combined study guns (p 0.2–5 and 0.2–2 GeV/c, θ 18°–155°, 4–16 tracks), nominal conditions",
+    seconds: Math.round((performance.now() - started) / 1000),
+  });
+  if (!opts.quiet) progress.write(combinedSummaryTable(evaluation.combined) + "\n");
+  if (opts.json !== undefined) writeFileAtomic(opts.json, JSON.stringify(evaluation, null, 1) + "\n");
+  if (opts.report !== undefined) writeFileAtomic(opts.report, await combinedReportHtml(evaluation));
+  return evaluation;
+}
+
 /**
  * Registers `muid eval`. The KLM task joins by `registerEvalKlm(evalCommand)` (adds its options) and a
  * `--task klm` branch in the action calling `runKlmEvalCommand(opts)`.
@@ -152,6 +192,7 @@ export function registerEval(program: Command): Command {
     .option("--cnn-minus <file>", `ecl: CNN for negative tracks (default ${DEFAULT_ECL_CNN_MINUS})`)
     .option("--ep <file>", `ecl: E/p likelihood PDFs (default ${DEFAULT_ECL_EP})`)
     .option("--robustness-events <n>", "events per background level ×0/×1/×3 (default a third of the main sample; 0: none)")
+    .option("--calibration <file>", `combined: calibration of the combined muon probability (default ${DEFAULT_COMBINED_OUTPUT})`)
     .option("-q, --quiet", "no progress or table on stderr");
   evalCommand.action(async (opts: EvalCliOptions) => {
     if (opts.task === undefined) throw new OptionError(`--task is required (${EVAL_TASKS.join(", ")})`);
@@ -161,6 +202,10 @@ export function registerEval(program: Command): Command {
     }
     if (opts.task === "klm") {
       await runKlmEvalCommand(opts);
+      return;
+    }
+    if (opts.task === "combined") {
+      await runCombinedEvalCommand(opts);
       return;
     }
     throw new OptionError(`unknown --task ${JSON.stringify(opts.task)} (known: ${EVAL_TASKS.join(", ")})`);

@@ -1,0 +1,147 @@
+/**
+ * The combined muon probability: the isotonic calibration recovers a known log-likelihood ratio, the
+ * combination is the naive-Bayes sum, bad files are FormatErrors, the reliability measure tells a
+ * calibrated probability from an over-confident one, and the shipped calibration loads and scores
+ * simulated tracks.
+ */
+import { existsSync, readFileSync } from "node:fs";
+import { describe, expect, it } from "vitest";
+import { FormatError, InputError } from "../src/errors.js";
+import { Random } from "../src/sim/random.js";
+import {
+  COMBINED_MUON_ID_FORMAT, COMBINED_MUON_ID_FORMAT_VERSION, CombinedMuonId, interpolateLlr, momentumBin,
+  type CalibrationBin, type CombinedMuonIdTables,
+} from "../src/reco/combinedMuonId.js";
+import { buildCombinedSample, fitCalibrationBin, loadCombinedModels, DEFAULT_COMBINED_OUTPUT } from "../src/train/combinedMuonId.js";
+import { evaluateCombined, reliability } from "../src/eval/combined.js";
+
+/** Scores of two unit Gaussians at ±1: the true λ(s) = ln[N(s; 1, 1)/N(s; −1, 1)] = 2s. */
+function gaussianSample(n: number, seed: number): { scores: Float64Array; labels: Uint8Array } {
+  const rng = new Random(seed);
+  const scores = new Float64Array(2 * n), labels = new Uint8Array(2 * n);
+  for (let i = 0; i < 2 * n; i++) {
+    labels[i] = i < n ? 1 : 0;
+    scores[i] = (i < n ? 1 : -1) + rng.gauss();
+  }
+  return { scores, labels };
+}
+
+function tables(klm: CalibrationBin | null, ecl: CalibrationBin | null): CombinedMuonIdTables {
+  return {
+    format: COMBINED_MUON_ID_FORMAT, formatVersion: COMBINED_MUON_ID_FORMAT_VERSION,
+    momentumEdges: [0.2, 1, 5], llrLimit: 8,
+    sources: {
+      klmDnn: { score: "test", model: "test", plus: [null, klm], minus: [null, klm] },
+      eclCnn: { score: "test", model: "test", plus: [ecl, ecl], minus: [ecl, ecl] },
+    },
+    provenance: { test: true },
+  };
+}
+
+const identity: CalibrationBin = { muons: 100, pions: 100, scores: [-8, 8], llr: [-8, 8] };
+const half: CalibrationBin = { muons: 100, pions: 100, scores: [-8, 8], llr: [-4, 4] };
+
+describe("calibration fit", () => {
+  it("recovers λ(s) = 2s of two unit Gaussians", () => {
+    const { scores, labels } = gaussianSample(20000, 7);
+    const bin = fitCalibrationBin(scores, labels)!;
+    expect(bin.muons).toBe(20000);
+    for (let k = 1; k < bin.llr.length; k++) expect(bin.llr[k]!).toBeGreaterThanOrEqual(bin.llr[k - 1]!);
+    for (const s of [-1.5, -0.5, 0, 0.5, 1.5]) expect(interpolateLlr(bin, s)).toBeCloseTo(2 * s, 0);
+    expect(Math.abs(interpolateLlr(bin, 0))).toBeLessThan(0.25);
+  });
+
+  it("is clamped, and needs enough tracks of each species", () => {
+    const scores = Float64Array.from({ length: 4000 }, (_, i) => (i < 2000 ? 10 + i * 1e-3 : -10 - i * 1e-3));
+    const labels = Uint8Array.from({ length: 4000 }, (_, i) => (i < 2000 ? 1 : 0));
+    const bin = fitCalibrationBin(scores, labels, { llrLimit: 3 })!; // each group alone gives |λ| = ln(67.5/0.5) ≈ 4.9
+    expect(Math.max(...bin.llr)).toBe(3);
+    expect(Math.min(...bin.llr)).toBe(-3);
+    expect(fitCalibrationBin(scores.slice(0, 2050), labels.slice(0, 2050))).toBeNull();
+    expect(() => fitCalibrationBin([0, Number.NaN], [1, 0])).toThrow(InputError);
+  });
+});
+
+describe("combination", () => {
+  const id = CombinedMuonId.fromJson(tables(identity, half));
+
+  it("adds the sources' log-likelihood ratios", () => {
+    const r = id.probability({ p: 2, charge: 1, klmDnn: 1.5, eclCnn: 1 });
+    expect(r.sources).toEqual(["klmDnn", "eclCnn"]);
+    expect(r.sourceLlr.klmDnn).toBeCloseTo(1.5, 12);
+    expect(r.sourceLlr.eclCnn).toBeCloseTo(0.5, 12);
+    expect(r.logLikelihoodRatio).toBeCloseTo(2, 12);
+    expect(r.probability).toBeCloseTo(1 / (1 + Math.exp(-2)), 12);
+  });
+
+  it("uses the one source there is, and says when there is none", () => {
+    expect(id.probability({ p: 2, charge: -1, eclCnn: -2 }).probability).toBeCloseTo(1 / (1 + Math.exp(1)), 12);
+    // no KLM calibration below 1 GeV/c: the KLM score is ignored there
+    const low = id.probability({ p: 0.5, charge: 1, klmDnn: 5, eclCnn: null });
+    expect(low).toMatchObject({ probability: 0.5, sources: [], noInformation: true });
+    expect(id.probability({ p: 3, charge: 1, klmDnn: Number.NaN }).noInformation).toBe(true);
+    // momenta outside the edges use the first or last bin
+    expect(momentumBin([0.2, 1, 5], 0.05)).toBe(0);
+    expect(momentumBin([0.2, 1, 5], 9)).toBe(1);
+  });
+
+  it("gives columns the same values", () => {
+    const cols = id.probabilities({ p: [2, 0.5, 3], charge: [1, -1, 1], klmDnn: [1, 7, NaN], eclCnn: [NaN, 2, NaN] });
+    expect(Array.from(cols.sourceMask)).toEqual([1, 2, 0]);
+    expect(cols.probability[0]).toBeCloseTo(1 / (1 + Math.exp(-1)), 12);
+    expect(cols.llr[1]).toBeCloseTo(1, 12);
+    expect(cols.probability[2]).toBe(0.5);
+  });
+
+  it("rejects bad inputs and bad files", () => {
+    expect(() => id.probability({ p: -1, charge: 1 })).toThrow(InputError);
+    expect(() => id.probability({ p: 1, charge: 1, klmDnn: Infinity })).toThrow(InputError);
+    expect(() => CombinedMuonId.fromJsonText("{")).toThrow(FormatError);
+    expect(() => CombinedMuonId.fromJson({ ...tables(identity, half), format: "x" })).toThrow(/format/);
+    expect(() => CombinedMuonId.fromJson({ ...tables(identity, half), formatVersion: 2 })).toThrow(/version/);
+    expect(() => CombinedMuonId.fromJson(tables({ ...identity, llr: [3, -3] }, half))).toThrow(/non-decreasing/);
+    expect(() => CombinedMuonId.fromJson(tables({ ...identity, llr: [-9, 9] }, half))).toThrow(/λ/);
+    expect(() => CombinedMuonId.fromJson({ ...tables(identity, half), momentumEdges: [0.2, 1, 2, 5] })).toThrow(/3 entries/);
+  });
+});
+
+describe("reliability", () => {
+  it("is small for the true posterior and large for an over-confident one", () => {
+    const { scores, labels } = gaussianSample(20000, 8);
+    const rows = Int32Array.from({ length: scores.length }, (_, i) => i);
+    const calibrated = reliability(scores.map((s) => 1 / (1 + Math.exp(-2 * s))), labels, rows);
+    const overConfident = reliability(scores.map((s) => 1 / (1 + Math.exp(-6 * s))), labels, rows);
+    expect(calibrated.calibrationError).toBeLessThan(0.02);
+    expect(overConfident.calibrationError).toBeGreaterThan(0.05);
+    expect(calibrated.bins.reduce((a, b) => a + b.tracks, 0)).toBe(scores.length);
+  });
+});
+
+describe.skipIf(!existsSync(DEFAULT_COMBINED_OUTPUT))("the shipped calibration", () => {
+  it("loads, covers the KLM above 0.6 GeV/c and the ECL below 1 GeV/c, and separates simulated μ from π", async () => {
+    const id = CombinedMuonId.fromJsonText(readFileSync(DEFAULT_COMBINED_OUTPUT, "utf8"));
+    const t = id.tables;
+    const bin = (p: number) => momentumBin(t.momentumEdges, p);
+    for (const charge of ["plus", "minus"] as const) {
+      for (const p of [0.7, 1.2, 2.5, 4]) expect(t.sources.klmDnn[charge][bin(p)]).not.toBeNull();
+      for (const p of [0.3, 0.5, 0.7, 0.9]) expect(t.sources.eclCnn[charge][bin(p)]).not.toBeNull();
+    }
+    expect(t.provenance.command).toMatch(/^muid train --model combined/);
+
+    const models = await loadCombinedModels({ klmDnn: "weights/klm-dnn.safetensors", eclCnnPlus: "weights/ecl-cnn-plus.safetensors", eclCnnMinus: "weights/ecl-cnn-minus.safetensors" });
+    const sample = await buildCombinedSample({ events: 150, seed: 99, models });
+    expect(sample.n).toBeGreaterThan(1000);
+    let withEcl = 0;
+    for (let i = 0; i < sample.n; i++) {
+      if (!Number.isNaN(sample.eclCnn[i]!)) {
+        withEcl++;
+        expect(sample.pt[i]!).toBeLessThan(1.2); // CNN acceptance pT(ECL) ≤ 1 GeV/c
+      }
+    }
+    expect(withEcl).toBeGreaterThan(50);
+    const e = evaluateCombined(sample, id).combined;
+    expect(e.overall.methods.combined.auc!).toBeGreaterThan(e.overall.methods.klmDnn.auc!);
+    expect(e.overall.methods.combined.auc!).toBeGreaterThan(e.overall.methods.eclCnn.auc!);
+    expect(e.overall.methods.combined.coverage).toBeGreaterThan(e.overall.methods.klmDnn.coverage);
+  });
+});
