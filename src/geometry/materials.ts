@@ -135,9 +135,20 @@ export class RangeTable {
   private readonly guide: Int32Array | null;
 
   private position(t: number): number {
-    const u = (Math.log(t) - this.lnTMin) / this.dLnT;
-    return Math.min(Math.max(u, 0), RANGE_TABLE_POINTS - 1.000001);
+    // a material step asks for T_in (range, then stopping power), the step-limit target and T_out:
+    // the last three answers are kept (a pure function of t, so the same bits)
+    if (t === this.positionT0) return this.positionU0;
+    if (t === this.positionT1) return this.positionU1;
+    if (t === this.positionT2) return this.positionU2;
+    const u = Math.min(Math.max((Math.log(t) - this.lnTMin) / this.dLnT, 0), RANGE_TABLE_POINTS - 1.000001);
+    this.positionT2 = this.positionT1; this.positionU2 = this.positionU1;
+    this.positionT1 = this.positionT0; this.positionU1 = this.positionU0;
+    this.positionT0 = t; this.positionU0 = u;
+    return u;
   }
+  private positionT0 = NaN; private positionU0 = 0;
+  private positionT1 = NaN; private positionU1 = 0;
+  private positionT2 = NaN; private positionU2 = 0;
 
   /** Mean stopping power at kinetic energy T (GeV/cm). */
   stoppingPowerAt(t: number): number {
