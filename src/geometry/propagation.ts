@@ -318,6 +318,8 @@ export class Propagator {
   private uPerpX = 0; private uPerpY = 0; private uPerpZ = 0;
   private wX = 0; private wY = 0; private wZ = 0;
   private straight = true;
+  // φ = κ s of the last helixAt with its sin, cos, f1, f2 (for helixJacobian of the same step)
+  private stepPhi = 0; private stepSin = 0; private stepCos = 1; private stepF1 = 1; private stepF2 = 0;
 
   // scratch
   private readonly nx = new Float64Array(6);
@@ -325,6 +327,7 @@ export class Propagator {
   private readonly jacA = new Float64Array(9);
   private readonly jacB = new Float64Array(9);
   private readonly helixVectors = new Float64Array(21);
+  private readonly noiseDirection = new Float64Array(3);
   private readonly tmp = new Float64Array(36);
   private readonly cov = new Float64Array(36);
   private readonly kinematics: StepKinematics = { beta: 1, betaGamma: 1, mass: 1 };
@@ -565,6 +568,8 @@ export class Propagator {
       f1 = sn / phi;
       f2 = (cs - 1) / phi;
     }
+    // the Jacobian of the same step reuses them (same φ, same values)
+    this.stepPhi = phi; this.stepSin = sn; this.stepCos = cs; this.stepF1 = f1; this.stepF2 = f2;
     const g = sLen / P;
     o[0] = s.x + g * (this.uParX + f1 * this.uPerpX + f2 * this.wX);
     o[1] = s.y + g * (this.uParY + f1 * this.uPerpY + f2 * this.wY);
@@ -605,19 +610,14 @@ export class Propagator {
     }
     const g = sLen / P;
     const bh0 = this.hbx, bh1 = this.hby, bh2 = this.hbz;
-    let f1: number, f2: number, d1: number, d2: number;
-    const phi = this.hKappa * sLen;
-    const sn = Math.sin(phi);
-    const cs = Math.cos(phi);
+    // φ, sin φ, cos φ, f1, f2 of this step from helixAt (called first with the same s)
+    const phi = this.stepPhi, sn = this.stepSin, cs = this.stepCos, f1 = this.stepF1, f2 = this.stepF2;
+    let d1: number, d2: number;
     if (Math.abs(phi) < 1e-4) {
       const p2 = phi * phi;
-      f1 = 1 - p2 / 6;
-      f2 = -phi / 2 + (phi * p2) / 24;
       d1 = -phi / 3;
       d2 = -0.5 + p2 / 8;
     } else {
-      f1 = sn / phi;
-      f2 = (cs - 1) / phi;
       d1 = (phi * cs - sn) / (phi * phi);
       d2 = (-phi * sn - (cs - 1)) / (phi * phi);
     }
@@ -956,11 +956,10 @@ export class Propagator {
    * it turns −0 into +0 as the dense sum did.
    */
   private scaleMomentumCovariance(g: number, dg: number, tx: number, ty: number, tz: number, P: number): void {
-    const G = this.jacB;
     const u0 = tx * P, u1 = ty * P, u2 = tz * P;
-    G[0] = g + u0 * dg * tx; G[1] = 0 + u0 * dg * ty; G[2] = 0 + u0 * dg * tz;
-    G[3] = 0 + u1 * dg * tx; G[4] = g + u1 * dg * ty; G[5] = 0 + u1 * dg * tz;
-    G[6] = 0 + u2 * dg * tx; G[7] = 0 + u2 * dg * ty; G[8] = g + u2 * dg * tz;
+    const g00 = g + u0 * dg * tx, g01 = 0 + u0 * dg * ty, g02 = 0 + u0 * dg * tz;
+    const g10 = 0 + u1 * dg * tx, g11 = g + u1 * dg * ty, g12 = 0 + u1 * dg * tz;
+    const g20 = 0 + u2 * dg * tx, g21 = 0 + u2 * dg * ty, g22 = g + u2 * dg * tz;
     const C = this.state.covariance!;
     const T = this.tmp;
     // T = J C: position rows copied, momentum rows G·C[3..5]
@@ -969,9 +968,9 @@ export class Propagator {
       T[6 + j] = 0 + C[6 + j]!;
       T[12 + j] = 0 + C[12 + j]!;
       const c3 = C[18 + j]!, c4 = C[24 + j]!, c5 = C[30 + j]!;
-      T[18 + j] = 0 + G[0]! * c3 + G[1]! * c4 + G[2]! * c5;
-      T[24 + j] = 0 + G[3]! * c3 + G[4]! * c4 + G[5]! * c5;
-      T[30 + j] = 0 + G[6]! * c3 + G[7]! * c4 + G[8]! * c5;
+      T[18 + j] = 0 + g00 * c3 + g01 * c4 + g02 * c5;
+      T[24 + j] = 0 + g10 * c3 + g11 * c4 + g12 * c5;
+      T[30 + j] = 0 + g20 * c3 + g21 * c4 + g22 * c5;
     }
     // C = T Jᵀ, upper triangle mirrored
     for (let i = 0; i < 6; i++) {
@@ -982,12 +981,19 @@ export class Propagator {
         C[j * 6 + i] = v;
       }
       const t3 = T[r + 3]!, t4 = T[r + 4]!, t5 = T[r + 5]!;
-      for (let j = i > 3 ? i : 3; j < 6; j++) {
-        const q = (j - 3) * 3;
-        const v = 0 + t3 * G[q]! + t4 * G[q + 1]! + t5 * G[q + 2]!;
-        C[r + j] = v;
-        C[j * 6 + i] = v;
+      if (i <= 3) {
+        const v = 0 + t3 * g00 + t4 * g01 + t5 * g02;
+        C[r + 3] = v;
+        C[18 + i] = v;
       }
+      if (i <= 4) {
+        const v = 0 + t3 * g10 + t4 * g11 + t5 * g12;
+        C[r + 4] = v;
+        C[24 + i] = v;
+      }
+      const v = 0 + t3 * g20 + t4 * g21 + t5 * g22;
+      C[r + 5] = v;
+      C[30 + i] = v;
     }
   }
 
@@ -997,32 +1003,50 @@ export class Propagator {
     const A = this.jacA;
     const B = this.jacB;
     const T = this.tmp;
+    const a00 = A[0]!, a01 = A[1]!, a02 = A[2]!, a10 = A[3]!, a11 = A[4]!, a12 = A[5]!, a20 = A[6]!, a21 = A[7]!, a22 = A[8]!;
+    const b00 = B[0]!, b01 = B[1]!, b02 = B[2]!, b10 = B[3]!, b11 = B[4]!, b12 = B[5]!, b20 = B[6]!, b21 = B[7]!, b22 = B[8]!;
     // T = J C
     for (let j = 0; j < 6; j++) {
       const c3 = C[18 + j]!, c4 = C[24 + j]!, c5 = C[30 + j]!;
-      T[j] = 0 + C[j]! + A[0]! * c3 + A[1]! * c4 + A[2]! * c5;
-      T[6 + j] = 0 + C[6 + j]! + A[3]! * c3 + A[4]! * c4 + A[5]! * c5;
-      T[12 + j] = 0 + C[12 + j]! + A[6]! * c3 + A[7]! * c4 + A[8]! * c5;
-      T[18 + j] = 0 + B[0]! * c3 + B[1]! * c4 + B[2]! * c5;
-      T[24 + j] = 0 + B[3]! * c3 + B[4]! * c4 + B[5]! * c5;
-      T[30 + j] = 0 + B[6]! * c3 + B[7]! * c4 + B[8]! * c5;
+      T[j] = 0 + C[j]! + a00 * c3 + a01 * c4 + a02 * c5;
+      T[6 + j] = 0 + C[6 + j]! + a10 * c3 + a11 * c4 + a12 * c5;
+      T[12 + j] = 0 + C[12 + j]! + a20 * c3 + a21 * c4 + a22 * c5;
+      T[18 + j] = 0 + b00 * c3 + b01 * c4 + b02 * c5;
+      T[24 + j] = 0 + b10 * c3 + b11 * c4 + b12 * c5;
+      T[30 + j] = 0 + b20 * c3 + b21 * c4 + b22 * c5;
     }
     // C = T Jᵀ, upper triangle mirrored
     for (let i = 0; i < 6; i++) {
       const r = i * 6;
       const t3 = T[r + 3]!, t4 = T[r + 4]!, t5 = T[r + 5]!;
-      for (let j = i; j < 3; j++) {
-        const q = j * 3;
-        const v = 0 + T[r + j]! + t3 * A[q]! + t4 * A[q + 1]! + t5 * A[q + 2]!;
-        C[r + j] = v;
-        C[j * 6 + i] = v;
+      let v: number;
+      if (i === 0) {
+        v = 0 + T[r]! + t3 * a00 + t4 * a01 + t5 * a02;
+        C[0] = v;
       }
-      for (let j = i > 3 ? i : 3; j < 6; j++) {
-        const q = (j - 3) * 3;
-        const v = 0 + t3 * B[q]! + t4 * B[q + 1]! + t5 * B[q + 2]!;
-        C[r + j] = v;
-        C[j * 6 + i] = v;
+      if (i <= 1) {
+        v = 0 + T[r + 1]! + t3 * a10 + t4 * a11 + t5 * a12;
+        C[r + 1] = v;
+        C[6 + i] = v;
       }
+      if (i <= 2) {
+        v = 0 + T[r + 2]! + t3 * a20 + t4 * a21 + t5 * a22;
+        C[r + 2] = v;
+        C[12 + i] = v;
+      }
+      if (i <= 3) {
+        v = 0 + t3 * b00 + t4 * b01 + t5 * b02;
+        C[r + 3] = v;
+        C[18 + i] = v;
+      }
+      if (i <= 4) {
+        v = 0 + t3 * b10 + t4 * b11 + t5 * b12;
+        C[r + 4] = v;
+        C[24 + i] = v;
+      }
+      v = 0 + t3 * b20 + t4 * b21 + t5 * b22;
+      C[r + 5] = v;
+      C[30 + i] = v;
     }
   }
 
@@ -1034,7 +1058,8 @@ export class Propagator {
     const axp = (length * P * t2) / 2;
     const app = P * P * t2;
     const sp2 = sigmaP * sigmaP;
-    const t = [tx, ty, tz];
+    const t = this.noiseDirection;
+    t[0] = tx; t[1] = ty; t[2] = tz;
     for (let i = 0; i < 3; i++) {
       for (let j = 0; j < 3; j++) {
         const proj = (i === j ? 1 : 0) - t[i]! * t[j]!;
