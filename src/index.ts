@@ -20,3 +20,7 @@ export { KlmLikelihood } from "./reco/muidLikelihood.js";
 export { eclCnnInput, batchEclCnnInputs, type EclCnnInput } from "./reco/eclImage.js";
 export { EclCnnFast } from "./models/eclCnnFast.js";
 export { measureChainLatency, type ChainLatency, type ChainModels } from "./eval/latency.js";
+export {
+  CombinedMuonId, logitDifferences, validateCombinedMuonIdTables, COMBINED_SOURCES,
+  type CombinedMuonIdTables, type CombinedTrackInputs, type CombinedMuonProbability, type CombinedSourceName,
+} from "./reco/combinedMuonId.js";
