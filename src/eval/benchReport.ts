@@ -208,9 +208,14 @@ export function benchTable(doc: BenchDocument): string {
   }
   if (doc.browser) {
     const b = doc.browser;
-    lines.push(b.available
-      ? `${b.browser} (headless, dist/muid.js): full chain ${ms(b.chain.msPerEvent.median)} ms/event (p10 ${ms(b.chain.msPerEvent.p10)}, p90 ${ms(b.chain.msPerEvent.p90)}), ${b.chain.eventsPerSecond.toFixed(0)} events/s; Node ${ms(c.msPerEvent.median)} ms/event`
-      : `Chromium: ${b.unavailable}`);
+    if (!b.available) lines.push(`Chromium: ${b.unavailable}`);
+    else {
+      lines.push(`${b.browser} (headless, dist/muid.js): full chain ${ms(b.chain.msPerEvent.median)} ms/event (p10 ${ms(b.chain.msPerEvent.p10)}, p90 ${ms(b.chain.msPerEvent.p90)}), ${b.chain.eventsPerSecond.toFixed(0)} events/s; Node ${ms(c.msPerEvent.median)} ms/event`);
+      const w = b.modelWork;
+      lines.push("unavailable" in w
+        ? `  model work in the page: ${w.unavailable}`
+        : `  model work in the page: muid ${ms(w.muid.median)} ms/event, onnxruntime-web (wasm, 1 thread) ${ms(w.onnxruntimeWeb.median)} ms/event (${(w.onnxruntimeWeb.median / w.muid.median).toFixed(2)}×), max |Δp| ${w.maxAbsDiff.toExponential(1)} on ${w.agreementEvents} events`);
+    }
   }
   if (doc.workers) {
     lines.push(Array.isArray(doc.workers)

@@ -63,6 +63,8 @@ export interface LatencyOptions {
   warmup?: number;
   conditions?: DetectorConditions;
   onProgress?: (done: number, total: number) => void;
+  /** called with every timed event's result (stage times, model inputs and outputs) */
+  onEvent?: (result: ChainEventResult) => void;
 }
 
 /** The model inputs of one event: every model's tracks as one batch (null: no track for it). */
@@ -201,6 +203,7 @@ export async function measureChainLatency(models: ChainModels, options: LatencyO
     const result = runner.runEvent(events[i]!);
     if (i < firstTimed) continue;
     records.push(eventRecord(result));
+    options.onEvent?.(result);
     options.onProgress?.(i - firstTimed + 1, events.length - firstTimed);
   }
   return summarizeLatency(records);
