@@ -1331,10 +1331,11 @@ export interface Extrapolation {
   stopReason: StopReason;
 }
 
-/** Expands the 21-number upper triangle (row-major) of a symmetric 6×6 matrix. */
-export function covarianceFromUpperTriangle(upper: ArrayLike<number>): Float64Array {
+/** Expands the 21-number upper triangle (row-major) of a symmetric 6×6 matrix (into `out` when given). */
+export function covarianceFromUpperTriangle(upper: ArrayLike<number>, out?: Float64Array): Float64Array {
   if (upper.length !== 21) throw new InputError(`covariance: expected 21 upper-triangle numbers, got ${upper.length}`);
-  const c = new Float64Array(36);
+  if (out !== undefined && out.length !== 36) throw new InputError(`covariance: the output needs 36 numbers, got ${out.length}`);
+  const c = out ?? new Float64Array(36);
   let k = 0;
   for (let i = 0; i < 6; i++) {
     for (let j = i; j < 6; j++) {

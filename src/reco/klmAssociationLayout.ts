@@ -123,8 +123,10 @@ export function hitBucket(section: KlmHit["section"], layer: number): number {
 export const HIT_BUCKETS = BKLM_LAYERS + 2 * EKLM_LAYER_SLOTS;
 
 function requireHit(hit: KlmHit, index: number): void {
-  const numbers = [hit.x, hit.y, hit.z, hit.time, hit.sector, hit.layer, hit.uStripMin, hit.uStripMax, hit.vStripMin, hit.vStripMax];
-  if (!numbers.every(Number.isFinite)) throw new InputError(`KLM hit ${index}: position, time, sector, layer and strips must be finite numbers`);
+  const finite = Number.isFinite(hit.x) && Number.isFinite(hit.y) && Number.isFinite(hit.z) && Number.isFinite(hit.time) &&
+    Number.isFinite(hit.sector) && Number.isFinite(hit.layer) && Number.isFinite(hit.uStripMin) && Number.isFinite(hit.uStripMax) &&
+    Number.isFinite(hit.vStripMin) && Number.isFinite(hit.vStripMax);
+  if (!finite) throw new InputError(`KLM hit ${index}: position, time, sector, layer and strips must be finite numbers`);
   const maxSector = hit.section === "barrel" ? BKLM_SECTORS : 4;
   if (!Number.isInteger(hit.sector) || hit.sector < 1 || hit.sector > maxSector) throw new InputError(`KLM hit ${index}: ${hit.section} sector ${hit.sector} is out of range (1..${maxSector})`);
   if (hit.uStripMax < hit.uStripMin || hit.vStripMax < hit.vStripMin) throw new InputError(`KLM hit ${index}: strip range max < min`);

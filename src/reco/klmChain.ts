@@ -153,7 +153,7 @@ export class KlmReconstructor {
     const matched: KlmMatchedHit[] = [];
     const block = this.crossing;
     const associator = this.associator;
-    const swim = swimMuonThroughKlm(track, { fieldScale: opts.fieldScale }, (crossing, live) => {
+    const swim = swimMuonThroughKlm(track, { fieldScale: opts.fieldScale, keepCrossings: opts.keepCrossings !== false }, (crossing, live) => {
       const inBarrel = crossing.section === "barrel";
       const layer0 = crossing.layer - 1;
       block.fill(0);
@@ -230,7 +230,7 @@ export class KlmReconstructor {
       hitLayerPattern: muid.hitLayerPattern,
       muid,
       matchedHits: matched,
-      crossings: opts.keepCrossings === false ? [] : swim.crossings,
+      crossings: swim.crossings,
       likelihood: opts.likelihood ? opts.likelihood.evaluate(muid) : null,
     };
   }

@@ -31,7 +31,6 @@ import {
   type TrackState,
 } from "../geometry/propagation.js";
 import {
-  barrelLocal,
   barrelPhiStripCoordinate,
   barrelPhiStripCount,
   barrelZStripCount,
@@ -94,6 +93,12 @@ export interface KlmSwim {
 export interface KlmSwimOptions {
   /** field scale of the extrapolation (robustness studies: ±10 %); default 1 */
   fieldScale?: number;
+  /**
+   * Keep the crossings in KlmSwim.crossings (default true). With false the list stays empty, `onLayer`
+   * gets one reused crossing object (valid during the call only) and its planeCovariance is not
+   * computed (NaN): the reconstruction's fast path, which reads neither.
+   */
+  keepCrossings?: boolean;
 }
 
 /** What a counted crossing hands to the association: the crossing and the live stepper state (modifiable). */
@@ -102,12 +107,14 @@ export type LayerCallback = (crossing: KlmLayerCrossing, state: TrackState) => v
 /** Whether a point on the middle plane of a layer lies on its strips (see KlmLayerCrossing.inActiveArea). */
 export function isOnLayerStrips(section: KlmSection, sector: number, layer: number, x: number, y: number, z: number): boolean {
   if (section === "barrel") {
-    const local = barrelLocal(x, y, z, sector);
-    const phi = barrelPhiStripCoordinate(layer, local.u);
+    // barrelLocal's u and ζ, without its object
+    const u = -x * sectorSin(sector) + y * sectorCos(sector);
+    const zeta = z - DETECTOR_Z_OFFSET;
+    const phi = barrelPhiStripCoordinate(layer, u);
     if (!(phi >= 0 && phi < barrelPhiStripCount(layer))) return false;
     // z strips from ζ = 0 outward in each half; the chimney sector has fewer in the backward half
-    const halfCoverage = barrelZStripCount(layer, sector, local.zeta < 0) * barrelZStripWidth(layer);
-    return Math.abs(local.zeta) < halfCoverage;
+    const halfCoverage = barrelZStripCount(layer, sector, zeta < 0) * barrelZStripWidth(layer);
+    return Math.abs(zeta) < halfCoverage;
   }
   if (!isInEndcapActiveArea(x, y)) return false;
   const u = endcapStripCoordinate(x);
@@ -148,6 +155,12 @@ export function projectedPlaneCovariance(
   return [uu, uv, vv];
 }
 
+/** Scratch of the swim's start (Propagator.start copies both). */
+const startCovariance = new Float64Array(36);
+const muonAtStart: { x: number; y: number; z: number; px: number; py: number; pz: number; charge: 1 | -1; mass: number } = {
+  x: 0, y: 0, z: 0, px: 0, py: 0, pz: 0, charge: 1, mass: MUON_MASS,
+};
+
 /**
  * Swims the muon hypothesis of `track` through the detector, calling `onLayer` at every crossing Muid
  * counts. The stepper is reused between calls when the caller passes one.
@@ -157,10 +170,19 @@ export function swimMuonThroughKlm(track: TrackAtIp, options: KlmSwimOptions = {
     crossings: [], escaped: false, isForward: track.z > DETECTOR_Z_OFFSET, swum: false, stopReason: null,
     finalX: track.x, finalY: track.y, finalZ: track.z,
   };
-  const covariance = covarianceFromUpperTriangle(track.covariance);
+  const covariance = covarianceFromUpperTriangle(track.covariance, startCovariance);
   if (Math.hypot(track.px, track.py) < MUID_MIN_PT) return swim;
-  propagator.start({ ...track, mass: MUON_MASS }, { fieldScale: options.fieldScale ?? 1, covariance });
+  const particle = muonAtStart;
+  particle.x = track.x; particle.y = track.y; particle.z = track.z;
+  particle.px = track.px; particle.py = track.py; particle.pz = track.pz;
+  particle.charge = track.charge;
+  propagator.start(particle, { fieldScale: options.fieldScale ?? 1, covariance });
   swim.swum = true;
+  const keep = options.keepCrossings !== false;
+  const reused: KlmLayerCrossing | null = keep ? null : {
+    slot: 0, section: "barrel", sector: 0, layer: 0, x: 0, y: 0, z: 0, px: 0, py: 0, pz: 0,
+    planeCovariance: [NaN, NaN, NaN], inActiveArea: false, pathLength: 0, time: 0, extBit: false, hitIndex: -1,
+  };
   // next layer (1-based) that may count in the barrel and in the endcap (the ratchet)
   let nextBarrelLayer = 1;
   let nextEndcapLayer = 1;
@@ -181,19 +203,33 @@ export function swimMuonThroughKlm(track: TrackAtIp, options: KlmSwimOptions = {
         nextEndcapLayer = layer + 1;
         if (nextEndcapLayer > layerCount(section)) swim.escaped = true;
       }
-      const crossing: KlmLayerCrossing = {
-        slot: klmSlot(section, layer),
-        section, sector, layer,
-        x: state.x, y: state.y, z: state.z,
-        px: state.px, py: state.py, pz: state.pz,
-        planeCovariance: projectedPlaneCovariance(section, sector, state.px, state.py, state.pz, state.covariance!),
-        inActiveArea: isOnLayerStrips(section, sector, layer, state.x, state.y, state.z),
-        pathLength: state.path,
-        time: state.time,
-        extBit: false,
-        hitIndex: -1,
-      };
-      swim.crossings.push(crossing);
+      let crossing: KlmLayerCrossing;
+      if (reused === null) {
+        crossing = {
+          slot: klmSlot(section, layer),
+          section, sector, layer,
+          x: state.x, y: state.y, z: state.z,
+          px: state.px, py: state.py, pz: state.pz,
+          planeCovariance: projectedPlaneCovariance(section, sector, state.px, state.py, state.pz, state.covariance!),
+          inActiveArea: isOnLayerStrips(section, sector, layer, state.x, state.y, state.z),
+          pathLength: state.path,
+          time: state.time,
+          extBit: false,
+          hitIndex: -1,
+        };
+        swim.crossings.push(crossing);
+      } else {
+        crossing = reused;
+        crossing.slot = klmSlot(section, layer);
+        crossing.section = section; crossing.sector = sector; crossing.layer = layer;
+        crossing.x = state.x; crossing.y = state.y; crossing.z = state.z;
+        crossing.px = state.px; crossing.py = state.py; crossing.pz = state.pz;
+        crossing.inActiveArea = isOnLayerStrips(section, sector, layer, state.x, state.y, state.z);
+        crossing.pathLength = state.path;
+        crossing.time = state.time;
+        crossing.extBit = false;
+        crossing.hitIndex = -1;
+      }
       onLayer?.(crossing, state);
       return false;
     },
