@@ -24,7 +24,7 @@ import type { Model } from "../models/runtime.js";
 import { defaultDetectorConditions, eventRandom, simulateEvent } from "../sim/event.js";
 import { generateGunEvent, PARTICLE_NAMES, type ParticleGun } from "../sim/generators.js";
 import type { DetectorConditions, SimTrackRow } from "../sim/types.js";
-import { hasKlmDnnValue, KlmReconstructor, type KlmReconstructionOptions } from "../reco/klmChain.js";
+import { hasKlmDnnValue, KlmReconstructor, type KlmReconstructionOptions, type KlmTrackReconstruction } from "../reco/klmChain.js";
 import { batchEclCnnInputs, eclCnnInput, type EclCnnInput } from "../reco/eclImage.js";
 import { KLM_FEATURES } from "../reco/klmFeatures.js";
 import {
@@ -119,44 +119,53 @@ export class CombinedSourceScorer {
 
   /** KLM and ECL logit differences of every row (NaN where a source has no value). */
   scoreRows(rows: readonly SimTrackRow[]): { klmDnn: Float32Array; eclCnn: Float32Array } {
-    const n = rows.length;
-    const klmDnn = new Float32Array(n).fill(NaN), eclCnn = new Float32Array(n).fill(NaN);
-    const klm = this.models.klmDnn ? this.reconstructor.reconstructRows(rows) : [];
-    const klmRows: number[] = [];
-    klm.forEach((r, i) => {
-      if (hasKlmDnnValue(r)) klmRows.push(i);
-    });
-    const dnn = this.models.klmDnn;
-    if (dnn) {
-      const name = dnn.card.inputs[0]!.name;
-      for (let start = 0; start < klmRows.length; start += SCORE_CHUNK) {
-        const chunk = klmRows.slice(start, start + SCORE_CHUNK);
-        const x = new Float32Array(chunk.length * KLM_FEATURES);
-        chunk.forEach((i, j) => x.set(klm[i]!.features, j * KLM_FEATURES));
-        const s = logitDifferences(dnn.predict({ [name]: x }, chunk.length), chunk.length);
-        chunk.forEach((i, j) => (klmDnn[i] = s[j]!));
-      }
-    }
-    for (const charge of [1, -1] as const) {
-      const cnn = charge > 0 ? this.models.eclCnnPlus : this.models.eclCnnMinus;
-      if (!cnn) continue;
-      const inputs: EclCnnInput[] = [], index: number[] = [];
-      rows.forEach((row, i) => {
-        if (row.ip.charge !== charge) return;
-        const input = eclCnnInput(row.ip, row.eclDigits);
-        if (input.accepted) {
-          inputs.push(input);
-          index.push(i);
-        }
-      });
-      for (let start = 0; start < inputs.length; start += SCORE_CHUNK) {
-        const b = batchEclCnnInputs(inputs.slice(start, start + SCORE_CHUNK));
-        const s = logitDifferences(cnn.predict({ image: b.image, pt: b.pt, thetaId: b.thetaId, phiId: b.phiId }, b.batch), b.batch);
-        for (let j = 0; j < b.batch; j++) eclCnn[index[start + j]!] = s[j]!;
-      }
-    }
-    return { klmDnn, eclCnn };
+    return {
+      klmDnn: this.models.klmDnn ? klmDnnLogitDifferences(this.models.klmDnn, this.reconstructor.reconstructRows(rows)) : new Float32Array(rows.length).fill(NaN),
+      eclCnn: eclCnnLogitDifferences(this.models, rows),
+    };
   }
+}
+
+/** KLM DNN logit difference of each reconstructed track with a KLM value (klm.md §1.2), NaN for the others. */
+export function klmDnnLogitDifferences(dnn: Pick<Model, "predict" | "card">, klm: readonly Pick<KlmTrackReconstruction, "features" | "extLayerPattern" | "matchedHits">[]): Float32Array {
+  const out = new Float32Array(klm.length).fill(NaN);
+  const klmRows: number[] = [];
+  klm.forEach((r, i) => {
+    if (hasKlmDnnValue(r)) klmRows.push(i);
+  });
+  const name = dnn.card.inputs[0]!.name;
+  for (let start = 0; start < klmRows.length; start += SCORE_CHUNK) {
+    const chunk = klmRows.slice(start, start + SCORE_CHUNK);
+    const x = new Float32Array(chunk.length * KLM_FEATURES);
+    chunk.forEach((i, j) => x.set(klm[i]!.features, j * KLM_FEATURES));
+    const s = logitDifferences(dnn.predict({ [name]: x }, chunk.length), chunk.length);
+    chunk.forEach((i, j) => (out[i] = s[j]!));
+  }
+  return out;
+}
+
+/** ECL CNN logit difference (the CNN of the track's charge) of each row with a CNN value (ecl.md §1.6), NaN for the others. */
+export function eclCnnLogitDifferences(models: Pick<CombinedModels, "eclCnnPlus" | "eclCnnMinus">, rows: readonly Pick<SimTrackRow, "ip" | "eclDigits">[]): Float32Array {
+  const out = new Float32Array(rows.length).fill(NaN);
+  for (const charge of [1, -1] as const) {
+    const cnn = charge > 0 ? models.eclCnnPlus : models.eclCnnMinus;
+    if (!cnn) continue;
+    const inputs: EclCnnInput[] = [], index: number[] = [];
+    rows.forEach((row, i) => {
+      if (row.ip.charge !== charge) return;
+      const input = eclCnnInput(row.ip, row.eclDigits);
+      if (input.accepted) {
+        inputs.push(input);
+        index.push(i);
+      }
+    });
+    for (let start = 0; start < inputs.length; start += SCORE_CHUNK) {
+      const b = batchEclCnnInputs(inputs.slice(start, start + SCORE_CHUNK));
+      const s = logitDifferences(cnn.predict({ image: b.image, pt: b.pt, thetaId: b.thetaId, phiId: b.phiId }, b.batch), b.batch);
+      for (let j = 0; j < b.batch; j++) out[index[start + j]!] = s[j]!;
+    }
+  }
+  return out;
 }
 
 /** Simulates and scores the combined sample (μ± and π± of the two guns). */
@@ -309,13 +318,13 @@ export function fitCombinedMuonId(sample: CombinedSample, provenance: Record<str
 }
 
 /** Loads the shipped models (or the given files) for the combination. */
-export async function loadCombinedModels(files: { klmDnn: string; eclCnnPlus: string; eclCnnMinus: string }): Promise<CombinedModels> {
+export async function loadCombinedModels(files: { klmDnn: string | null; eclCnnPlus: string; eclCnnMinus: string }): Promise<CombinedModels> {
   const ecl = async (file: string, charge: 1 | -1): Promise<EclCnnFast> => {
     const model = await EclCnnFast.create(readModelFile(readInputFile(file)));
     if (model.card.charge !== charge) throw new OptionError(`${file} is an ECL CNN for charge ${model.card.charge}, expected ${charge}`);
     return model;
   };
-  return { klmDnn: await loadModel(readInputFile(files.klmDnn)), eclCnnPlus: await ecl(files.eclCnnPlus, 1), eclCnnMinus: await ecl(files.eclCnnMinus, -1) };
+  return { klmDnn: files.klmDnn === null ? null : await loadModel(readInputFile(files.klmDnn)), eclCnnPlus: await ecl(files.eclCnnPlus, 1), eclCnnMinus: await ecl(files.eclCnnMinus, -1) };
 }
 
 export interface CombinedTrainCliOptions {
