@@ -23,7 +23,9 @@ import type { SimTrackRow } from "../src/sim/types.js";
 import { KlmReconstructor, type KlmTrackReconstruction } from "../src/reco/klmChain.js";
 import { KlmLikelihood } from "../src/reco/muidLikelihood.js";
 import { eclCnnInput } from "../src/reco/eclImage.js";
-import type { Random } from "../src/sim/random.js";
+import { Random } from "../src/sim/random.js";
+import { eclWindowCellIds, eclWindowEnergies } from "../src/geometry/eclWindow.js";
+import { ECL_N_CRYSTALS } from "../src/geometry/ecl.js";
 
 const LIKELIHOOD_FILE = "weights/klm-likelihood.json";
 /** sha256 of weights/klm-likelihood.json when the likelihood hashes were recorded */
@@ -191,4 +193,35 @@ describe("reconstruction golden hashes (speed work must not change an output bit
       });
     });
   }
+});
+
+describe("eclWindowEnergies (digits summed straight into pixels) equals the per-cell map it replaced", () => {
+  it("random windows with duplicate, out-of-window, φ-seam, endcap and malformed cellIds: same float32 bits", () => {
+    const rng = new Random(6006);
+    let windows = 0;
+    for (let trial = 0; trial < 3000; trial++) {
+      const centre = 1 + rng.int(ECL_N_CRYSTALS);
+      let cells: Int32Array;
+      try {
+        cells = eclWindowCellIds(centre);
+      } catch {
+        continue; // outside thetaId 14..57
+      }
+      const digits: { cellId: number; energy: number }[] = [];
+      const n = rng.int(60);
+      for (let i = 0; i < n; i++) {
+        const pick = rng.uniform();
+        const cellId = pick < 0.5 ? cells[rng.int(49)]! : pick < 0.8 ? cells[24]! + rng.int(600) - 300 : pick < 0.9 ? 1 + rng.int(ECL_N_CRYSTALS) : [0, -5, 1200.5, NaN, 9000][rng.int(5)]!;
+        digits.push({ cellId, energy: rng.uniform() * (rng.uniform() < 0.1 ? 3 : 0.05) });
+      }
+      // the reference: a per-cell map summed in digit order
+      const map = new Map<number, number>();
+      for (const d of digits) map.set(d.cellId, (map.get(d.cellId) ?? 0) + d.energy);
+      const expected = Float32Array.from(cells, (c) => map.get(c) ?? 0);
+      const got = eclWindowEnergies(centre, digits);
+      expect(Array.from(new Uint32Array(got.buffer))).toEqual(Array.from(new Uint32Array(expected.buffer)));
+      windows++;
+    }
+    expect(windows).toBeGreaterThan(1500);
+  });
 });

@@ -70,16 +70,33 @@ export function eclWindowEnergies(
   digits: readonly EclDigit[] | ReadonlyMap<number, number>,
   out: Float32Array = new Float32Array(ECL_WINDOW_PIXELS),
 ): Float32Array {
-  const cells = eclWindowCellIds(centreCellId);
+  const cells = eclWindowCellIds(centreCellId, windowCells);
   if (out.length < ECL_WINDOW_PIXELS) throw new InputError(`ECL window output holds ${out.length} values, needs ${ECL_WINDOW_PIXELS}`);
-  let energyOf: ReadonlyMap<number, number>;
   if (Array.isArray(digits)) {
-    const m = new Map<number, number>();
-    for (const d of digits as readonly EclDigit[]) m.set(d.cellId, (m.get(d.cellId) ?? 0) + d.energy);
-    energyOf = m;
-  } else {
-    energyOf = digits as ReadonlyMap<number, number>;
+    // each digit straight into its pixel: the window's rows are consecutive rings of 144 crystals
+    // (thetaId 11..60), so a cellId's row and column follow from its offset to the first row. Sums in
+    // digit order from 0, as a per-cell map would add them.
+    const sums = windowSums.fill(0);
+    const pid = phiIdOf(centreCellId);
+    const n = ECL_BARREL_CRYSTALS_PER_RING;
+    const first = 1 + ECL_RING_OFFSET[thetaIdOf(centreCellId) - ECL_WINDOW_HALF]!;
+    for (const d of digits as readonly EclDigit[]) {
+      const offset = d.cellId - first;
+      if (!(offset >= 0 && offset < ECL_WINDOW_SIZE * n) || !Number.isInteger(offset)) continue;
+      const row = Math.floor(offset / n);
+      const col = (offset - row * n - pid + ECL_WINDOW_HALF + n) % n;
+      if (col >= ECL_WINDOW_SIZE) continue;
+      const k = row * ECL_WINDOW_SIZE + col;
+      sums[k] = sums[k]! + d.energy;
+    }
+    for (let k = 0; k < ECL_WINDOW_PIXELS; k++) out[k] = sums[k]!;
+    return out;
   }
+  const energyOf = digits as ReadonlyMap<number, number>;
   for (let k = 0; k < ECL_WINDOW_PIXELS; k++) out[k] = energyOf.get(cells[k]!) ?? 0;
   return out;
 }
+
+/** Scratch of eclWindowEnergies (one window at a time). */
+const windowCells = new Int32Array(ECL_WINDOW_PIXELS);
+const windowSums = new Float64Array(ECL_WINDOW_PIXELS);

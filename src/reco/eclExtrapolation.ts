@@ -61,6 +61,11 @@ class StopAfterEclEntry implements DiscreteProcesses, PropagationObserver {
 }
 
 const propagator = new Propagator();
+/** Reused per call (the propagator copies the particle; the stop hook is reset). */
+const stop = new StopAfterEclEntry();
+const pionAtStart: { x: number; y: number; z: number; px: number; py: number; pz: number; charge: 1 | -1; mass: number } = {
+  x: 0, y: 0, z: 0, px: 0, py: 0, pz: 0, charge: 1, mass: PION_MASS,
+};
 
 /**
  * Extrapolates a track (its IP state) to the ECL with the pion hypothesis; null when it never
@@ -68,8 +73,14 @@ const propagator = new Propagator();
  * `fieldScale` lets a robustness study reconstruct with a different field (1 = 1.5 T).
  */
 export function extrapolateToEcl(track: TrackAtIp, options: { fieldScale?: number } = {}): EclEntry | null {
-  const stop = new StopAfterEclEntry();
-  propagator.start({ ...track, mass: PION_MASS }, { fieldScale: options.fieldScale ?? 1, processes: stop });
+  stop.entry = null;
+  const particle = pionAtStart;
+  particle.x = track.x; particle.y = track.y; particle.z = track.z;
+  particle.px = track.px; particle.py = track.py; particle.pz = track.pz;
+  particle.charge = track.charge;
+  propagator.start(particle, { fieldScale: options.fieldScale ?? 1, processes: stop });
   propagator.run(stop);
-  return stop.entry;
+  const entry = stop.entry;
+  stop.entry = null;
+  return entry;
 }
