@@ -62,10 +62,11 @@ export async function measureWorkerThroughput(script: string, workers: number, j
           thread.on("message", listener);
         });
       ready.push(message("ready").then(() => {}));
-      done.push(message("done").then((m) => (m.type === "done" ? m.events : 0)));
+      let workerDone = false;
+      done.push(message("done").then((m) => ((workerDone = true), m.type === "done" ? m.events : 0)));
       thread.on("error", (e) => fail(e));
       thread.on("exit", (code) => {
-        if (!finished) fail(new Error(`bench worker ${w} exited (code ${code}) before finishing`));
+        if (!finished && !workerDone) fail(new Error(`bench worker ${w} exited (code ${code}) before finishing`));
       });
     }
     await Promise.race([Promise.all(ready), failure]);
@@ -102,6 +103,9 @@ export async function runBenchWorker(): Promise<void> {
     const t0 = performance.now();
     for (const rows of events) runner.runEvent(rows);
     port.postMessage({ type: "done", events: events.length, ms: performance.now() - t0 } satisfies WorkerMessage);
+    // Stay alive until the main thread terminates this worker: a worker that ends on its own could
+    // be seen exiting before its "done" arrives.
+    await new Promise<void>((resolve) => port.once("message", () => resolve()));
   } catch (e) {
     port.postMessage({ type: "error", message: (e as Error).message } satisfies WorkerMessage);
   }
