@@ -183,17 +183,18 @@ export function registerEval(program: Command): Command {
     .command("eval")
     .description("evaluate the muon ID on a fresh sample (pion fake rate at 90 % muon efficiency, ROC, robustness)")
     .option("--task <task>", `what to evaluate: ${EVAL_TASKS.join(", ")}`)
-    .option("--data <files>", "simulated rows (comma-separated files); default: simulate --events in process")
-    .option("--events <n>", `ecl: events of the ECL study gun to simulate (default ${DEFAULT_ECL_EVAL_EVENTS})`)
-    .option("--seed <s>", `seed of the simulated sample (default ${DEFAULT_ECL_EVAL_SEED})`)
+    .option("--data <files>", "ecl: simulated rows (comma-separated files); klm: a KLM sample cache or simulated rows; default: simulate --events in process")
+    .option("--events <n>", `events to simulate: ecl (ECL study gun) default ${DEFAULT_ECL_EVAL_EVENTS}, klm (KLM study gun) 13000, combined (p 0.2–5 GeV/c guns) ${DEFAULT_COMBINED_EVAL_EVENTS}`)
+    .option("--seed <s>", `seed of the simulated sample (default: ecl ${DEFAULT_ECL_EVAL_SEED}, klm 2, combined ${DEFAULT_COMBINED_EVAL_SEED}; the shipped weights used other seeds)`)
     .option("--json <file>", "write the figures as JSON")
     .option("--report <file>", "write an HTML report with tables and plots")
     .option("--cnn-plus <file>", `ecl: CNN for positive tracks (default ${DEFAULT_ECL_CNN_PLUS})`)
     .option("--cnn-minus <file>", `ecl: CNN for negative tracks (default ${DEFAULT_ECL_CNN_MINUS})`)
     .option("--ep <file>", `ecl: E/p likelihood PDFs (default ${DEFAULT_ECL_EP})`)
-    .option("--robustness-events <n>", "events per background level ×0/×1/×3 (default a third of the main sample; 0: none)")
+    .option("--robustness-events <n>", "ecl: events per background level ×0/×1/×3; klm: events per variation (background ×3, efficiency −10 %, field ±10 %); default a third of the main sample; 0: none")
     .option("--calibration <file>", `combined: calibration of the combined muon probability (default ${DEFAULT_COMBINED_OUTPUT})`)
-    .option("-q, --quiet", "no progress or table on stderr");
+    .option("-q, --quiet", "no progress or table on stderr")
+    .addHelpText("after", "\nExamples:\n  muid eval --task klm --events 2000 --report klm.html\n  muid eval --task combined --json combined.json --report combined.html");
   evalCommand.action(async (opts: EvalCliOptions) => {
     if (opts.task === undefined) throw new OptionError(`--task is required (${EVAL_TASKS.join(", ")})`);
     if (opts.task === "ecl") {

@@ -21,6 +21,7 @@ program
   .description("Belle II muon identification (KLM likelihood and DNN, ECL CNN) in WebAssembly")
   .version("0.1.0")
   .showHelpAfterError()
+  .addHelpText("after", "\nnpm start runs `muid demo`. Progress goes to stderr (-q, --quiet: none), results to stdout or files.\nExit codes: 0 ok; 1 unexpected internal failure; 2 bad usage or option; 3 bad input, model or data file\n(format, version, content); 4 a file cannot be read or written.")
   .exitOverride();
 registerDemo(program);
 registerBench(program);

@@ -84,12 +84,15 @@ export function registerTrain(program: Command): void {
     .command("train")
     .description("train a model from simulated rows")
     .option("--model <model>", `what to train: ${Object.keys(TRAINERS).join(", ")}`)
-    .option("--data <file>", "simulated rows (Arrow or JSONL)")
-    .option("-o, --output <file>", "output file")
+    .option("--data <file>", "simulated rows (Arrow or JSONL): klm-likelihood, ecl-cnn, ecl-ep (klm-dnn and combined simulate in process)")
+    .option("-o, --output <file>", "output file (combined: default weights/combined-muon-id.json)")
+    .option("--events <n>", "events to simulate: klm-dnn, klm-dnn-global (KLM study gun, 4–16 tracks each); combined (p 0.2–5 GeV/c guns, default 24000)")
+    .option("--seed <s>", "seed of the simulation, split, initialisation and shuffles (default 1; combined 11)")
     .option("--efficiency <e>", "klm-likelihood: layer efficiency the hit probabilities are declared for (default 1)")
     .option("--field-scale <s>", "klm-likelihood: field scale of the extrapolation (default 1)")
     .option("--backend <backend>", "klm-likelihood: association wasm (default) or scalar")
-    .option("-q, --quiet", "no progress on stderr");
+    .option("-q, --quiet", "no progress on stderr")
+    .addHelpText("after", "\nExamples:\n  muid train --model klm-likelihood --data klm.arrow -o weights/klm-likelihood.json\n  muid train --model combined --events 60000 --seed 11   (writes weights/combined-muon-id.json)");
   registerTrainKlmDnn(train);
   // The ECL options that the KLM DNN did not add already (--patience, --checkpoint … are shared).
   const have = new Set(train.options.map((o) => o.long));
