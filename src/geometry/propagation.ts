@@ -226,6 +226,19 @@ function findCell(bounds: ArrayLike<number>, n: number, v: number): number {
   return lo;
 }
 
+/**
+ * One entry of the helix Jacobian's ∂x/∂p0 block: −s u_j/P³ · V_i + (s/P)(∥_ij + f1 ⊥_ij + f2 (b̂ × e_j)_i
+ * + (d1 u⊥_i + d2 w_i) ∂φ/∂u_j), in this association order.
+ */
+function helixPositionEntry(k: number, v: number, g: number, par: number, perp: number, cross: number, f1: number, f2: number, x: number, dphi: number): number {
+  return k * v + g * (par + f1 * perp + f2 * cross + x * dphi);
+}
+
+/** One entry of the ∂p/∂p0 block: ∥_ij + cos φ ⊥_ij − sin φ (b̂ × e_j)_i + (−sin φ u⊥_i − cos φ w_i) ∂φ/∂u_j. */
+function helixMomentumEntry(par: number, perp: number, cross: number, cs: number, sn: number, y: number, dphi: number): number {
+  return par + cs * perp - sn * cross + y * dphi;
+}
+
 // ───────────── state ─────────────
 
 /** The particle state the stepper moves (cm, GeV/c, ns); `covariance` is the 6×6 row-major covariance or null. */
@@ -621,36 +634,47 @@ export class Propagator {
       d1 = (phi * cs - sn) / (phi * phi);
       d2 = (-phi * sn - (cs - 1)) / (phi * phi);
     }
-    // preallocated vectors (no arrays per step): u∥ 0–2, u⊥ 3–5, w 6–8, b̂ 9–11, u 12–14, V 15–17, b̂ × e_j 18–20
-    const h = this.helixVectors;
-    h[0] = this.uParX; h[1] = this.uParY; h[2] = this.uParZ;
-    h[3] = this.uPerpX; h[4] = this.uPerpY; h[5] = this.uPerpZ;
-    h[6] = this.wX; h[7] = this.wY; h[8] = this.wZ;
-    h[9] = bh0; h[10] = bh1; h[11] = bh2;
-    h[12] = ux; h[13] = uy; h[14] = uz;
-    h[15] = h[0]! + f1 * h[3]! + f2 * h[6]!;
-    h[16] = h[1]! + f1 * h[4]! + f2 * h[7]!;
-    h[17] = h[2]! + f1 * h[5]! + f2 * h[8]!;
-    for (let j = 0; j < 3; j++) {
-      const uj = h[12 + j]!;
-      const dphi = (-phi * uj) / P2;
-      // b̂ × e_j
-      h[18] = j === 0 ? 0 : j === 1 ? -bh2 : bh1;
-      h[19] = j === 0 ? bh2 : j === 1 ? 0 : -bh0;
-      h[20] = j === 0 ? -bh1 : j === 1 ? bh0 : 0;
-      for (let i = 0; i < 3; i++) {
-        const eij = i === j ? 1 : 0;
-        const parij = h[9 + i]! * h[9 + j]!;
-        const perpij = eij - parij;
-        const crossI = h[18 + i]!;
-        // position row i, momentum column j
-        A[i * 3 + j] =
-          (-sLen * uj / (P2 * P)) * h[15 + i]! +
-          g * (parij + f1 * perpij + f2 * crossI + (d1 * h[3 + i]! + d2 * h[6 + i]!) * dphi);
-        // momentum row i, momentum column j
-        B[i * 3 + j] = parij + cs * perpij - sn * crossI + (-sn * h[3 + i]! - cs * h[6 + i]!) * dphi;
-      }
-    }
+    const q0 = this.uPerpX, q1 = this.uPerpY, q2 = this.uPerpZ;
+    const w0 = this.wX, w1 = this.wY, w2 = this.wZ;
+    const v0 = this.uParX + f1 * q0 + f2 * w0;
+    const v1 = this.uParY + f1 * q1 + f2 * w1;
+    const v2 = this.uParZ + f1 * q2 + f2 * w2;
+    // per row i: d1 u⊥_i + d2 w_i and −sin φ u⊥_i − cos φ w_i; per column j: −s u_j/P³ and ∂φ/∂u_j
+    const x0 = d1 * q0 + d2 * w0, x1 = d1 * q1 + d2 * w1, x2 = d1 * q2 + d2 * w2;
+    const y0 = -sn * q0 - cs * w0, y1 = -sn * q1 - cs * w1, y2 = -sn * q2 - cs * w2;
+    const P3 = P2 * P;
+    const k0 = (-sLen * ux) / P3, k1 = (-sLen * uy) / P3, k2 = (-sLen * uz) / P3;
+    const e0 = (-phi * ux) / P2, e1 = (-phi * uy) / P2, e2 = (-phi * uz) / P2;
+    // column j = 0: b̂ × e_x = (0, b̂z, −b̂y)
+    let par = bh0 * bh0, perp = 1 - par;
+    A[0] = helixPositionEntry(k0, v0, g, par, perp, 0, f1, f2, x0, e0);
+    B[0] = helixMomentumEntry(par, perp, 0, cs, sn, y0, e0);
+    par = bh1 * bh0; perp = 0 - par;
+    A[3] = helixPositionEntry(k0, v1, g, par, perp, bh2, f1, f2, x1, e0);
+    B[3] = helixMomentumEntry(par, perp, bh2, cs, sn, y1, e0);
+    par = bh2 * bh0; perp = 0 - par;
+    A[6] = helixPositionEntry(k0, v2, g, par, perp, -bh1, f1, f2, x2, e0);
+    B[6] = helixMomentumEntry(par, perp, -bh1, cs, sn, y2, e0);
+    // column j = 1: b̂ × e_y = (−b̂z, 0, b̂x)
+    par = bh0 * bh1; perp = 0 - par;
+    A[1] = helixPositionEntry(k1, v0, g, par, perp, -bh2, f1, f2, x0, e1);
+    B[1] = helixMomentumEntry(par, perp, -bh2, cs, sn, y0, e1);
+    par = bh1 * bh1; perp = 1 - par;
+    A[4] = helixPositionEntry(k1, v1, g, par, perp, 0, f1, f2, x1, e1);
+    B[4] = helixMomentumEntry(par, perp, 0, cs, sn, y1, e1);
+    par = bh2 * bh1; perp = 0 - par;
+    A[7] = helixPositionEntry(k1, v2, g, par, perp, bh0, f1, f2, x2, e1);
+    B[7] = helixMomentumEntry(par, perp, bh0, cs, sn, y2, e1);
+    // column j = 2: b̂ × e_z = (b̂y, −b̂x, 0)
+    par = bh0 * bh2; perp = 0 - par;
+    A[2] = helixPositionEntry(k2, v0, g, par, perp, bh1, f1, f2, x0, e2);
+    B[2] = helixMomentumEntry(par, perp, bh1, cs, sn, y0, e2);
+    par = bh1 * bh2; perp = 0 - par;
+    A[5] = helixPositionEntry(k2, v1, g, par, perp, -bh0, f1, f2, x1, e2);
+    B[5] = helixMomentumEntry(par, perp, -bh0, cs, sn, y1, e2);
+    par = bh2 * bh2; perp = 1 - par;
+    A[8] = helixPositionEntry(k2, v2, g, par, perp, 0, f1, f2, x2, e2);
+    B[8] = helixMomentumEntry(par, perp, 0, cs, sn, y2, e2);
   }
 
   // ───────── surfaces ─────────
