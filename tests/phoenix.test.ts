@@ -18,6 +18,8 @@ import { buildPhoenixFile, parsePhoenixOptions } from "../src/cli/export.js";
 import { PHOENIX_MUON_ID_ATTRIBUTES, type PhoenixEvent } from "../src/eval/phoenix.js";
 import { loadDemoModels, MUON_ID_METHODS, runChainOnRows } from "../src/web/eventChain.js";
 import { readInputFile } from "../src/cli/files.js";
+import { parseReconstructOptions, runReconstruct } from "../src/cli/reconstruct.js";
+import { readReconstructedRows } from "../src/reco/klmRowFile.js";
 import { existsSync } from "node:fs";
 
 const SEED = 77;
@@ -189,6 +191,28 @@ describe("muid export phoenix", () => {
     });
     console.log(`[phoenix] ${EVENTS} events: ${values} probabilities, ${muons} muons (dnn ≥ 0.5)`);
     expect(values).toBeGreaterThan(EVENTS);
+  });
+
+  it("gives the probabilities muid reconstruct writes for the same file", async () => {
+    const output = join(dir, "reconstructed.jsonl");
+    const sink = { write: () => true } as unknown as NodeJS.WritableStream;
+    await runReconstruct(parseReconstructOptions({ data: dataFile, output, quiet: true }), sink);
+    const rows = readReconstructedRows(output);
+    const tracks = Object.values(events).flatMap((e) => e.Tracks.MuidTracks!);
+    expect(tracks).toHaveLength(rows.length);
+    const compared: Record<string, number> = {};
+    rows.forEach((row, i) => {
+      for (const m of ["likelihood", "dnnGlobal", "dnn", "combined"] as const) {
+        const mine = tracks[i]![PHOENIX_MUON_ID_ATTRIBUTES[m]];
+        // reconstruct scores the DNNs on every row; the chain only on rows with a KLM value
+        if (mine === undefined || row.klm.muonId[m] === undefined) continue;
+        expect(mine, `row ${i} ${m}`).toBe(row.klm.muonId[m]);
+        compared[m] = (compared[m] ?? 0) + 1;
+      }
+    });
+    console.log(`[phoenix] equal to muid reconstruct: ${JSON.stringify(compared)}`);
+    expect(compared.likelihood).toBe(rows.length);
+    expect(compared.dnn).toBeGreaterThan(0);
   });
 
   it("refuses bad options and bad input with typed errors", async () => {

@@ -23,17 +23,14 @@ const EVENTS = 100;
 const REPORT_DIR = process.env.MUID_TEST_REPORT ?? "test-output";
 const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
 
-/** The probabilities of a track as raw bits: float32 for the networks, float64 for the likelihood. */
+/** The probabilities of a track as raw float64 bits (the networks' float32 values are exact doubles, so equal float64 bits mean equal float32 bits). */
 function probabilityBits(t: TrackSummary): (string | null)[] {
   return MUON_ID_METHODS.map((m) => {
     const p = t.muonId[m];
     if (p === null) return null;
-    if (m === "likelihood") {
-      const b = new DataView(new ArrayBuffer(8));
-      b.setFloat64(0, p);
-      return b.getBigUint64(0).toString(16);
-    }
-    return new Uint32Array(Float32Array.of(p).buffer)[0]!.toString(16);
+    const b = new DataView(new ArrayBuffer(8));
+    b.setFloat64(0, p);
+    return b.getBigUint64(0).toString(16);
   });
 }
 
@@ -166,7 +163,7 @@ describe.skipIf(!chromiumAvailable || !haveBuild || !nodeMathIsPorted)("muid ser
     expect(browserResult.chainMs).toHaveLength(EVENTS);
     expect(browserResult.tracks.length).toBe(nodeTracks.length);
     expect(nodeTracks.length).toBeGreaterThan(5 * EVENTS);
-    const shipped = { likelihood: "klm-likelihood.json", dnnGlobal: "klm-dnn-global.safetensors", dnn: "klm-dnn.safetensors", eclCnn: "ecl-cnn-plus.safetensors" } as const;
+    const shipped = { likelihood: "klm-likelihood.json", dnnGlobal: "klm-dnn-global.safetensors", dnn: "klm-dnn.safetensors", eclCnn: "ecl-cnn-plus.safetensors", combined: "combined-muon-id.json" } as const;
     for (const m of MUON_ID_METHODS) expect(browserResult.methods[m], m).toBe(existsSync(join("weights", shipped[m])));
 
     let compared = 0, differing = 0;

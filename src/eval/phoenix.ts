@@ -38,6 +38,7 @@ export const PHOENIX_MUON_ID_ATTRIBUTES: Record<MuonIdMethod, string> = {
   dnnGlobal: "muonIdDnnGlobal",
   dnn: "muonIdDnn",
   eclCnn: "muonIdEclCnn",
+  combined: "muonIdCombined",
 };
 
 export type Vec3 = [number, number, number];

@@ -224,7 +224,7 @@ class Demo {
 
   methods(): DemoRunResult["methods"] {
     const m = this.models;
-    return { likelihood: !!m?.likelihood, dnnGlobal: !!m?.klmDnnGlobal, dnn: !!m?.klmDnn, eclCnn: !!(m?.eclCnnPlus && m?.eclCnnMinus) };
+    return { likelihood: !!m?.likelihood, dnnGlobal: !!m?.klmDnnGlobal, dnn: !!m?.klmDnn, eclCnn: !!(m?.eclCnnPlus && m?.eclCnnMinus), combined: !!m?.combined };
   }
 
   async run(seed: number, events: number): Promise<DemoRunResult> {

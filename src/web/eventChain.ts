@@ -14,6 +14,7 @@ import type { KlmTrackReconstruction, KlmReconstructor } from "../reco/klmChain.
 import type { KlmLikelihood } from "../reco/muidLikelihood.js";
 import type { Model } from "../models/runtime.js";
 import type { EclCnnFast } from "../models/eclCnnFast.js";
+import type { CombinedMuonId } from "../reco/combinedMuonId.js";
 import type { EclCnnInput, EclImageResult } from "../reco/eclImage.js";
 
 /** What the chain needs from the library (a namespace import of src/index.ts or of dist/muid.js). */
@@ -21,6 +22,7 @@ export type MuidLibrary = Pick<
   typeof MuidApi,
   | "simulateEvent" | "generateBBbarEvent" | "eventRandom" | "defaultDetectorConditions" | "KlmReconstructor"
   | "hasKlmDnnValue" | "KlmLikelihood" | "eclCnnInput" | "batchEclCnnInputs" | "EclCnnFast" | "loadModel" | "readModelFile"
+  | "CombinedMuonId" | "logitDifferences"
 >;
 
 /** The shipped weight files (weights/); the Belle II DNN is not shipped. */
@@ -30,6 +32,7 @@ export const DEMO_WEIGHTS = {
   klmDnnGlobal: "klm-dnn-global.safetensors",
   eclCnnPlus: "ecl-cnn-plus.safetensors",
   eclCnnMinus: "ecl-cnn-minus.safetensors",
+  combined: "combined-muon-id.json",
 } as const;
 
 export interface DemoModels {
@@ -38,16 +41,19 @@ export interface DemoModels {
   klmDnnGlobal: Model | null;
   eclCnnPlus: EclCnnFast | null;
   eclCnnMinus: EclCnnFast | null;
+  /** calibration of the combined probability (src/reco/combinedMuonId.ts), made with klm-dnn and the ECL CNNs */
+  combined: CombinedMuonId | null;
 }
 
 /** Loads the models from their file bytes; `readWeight` returns null for a file that is not there. */
 export async function loadDemoModels(muid: MuidLibrary, readWeight: (file: string) => Promise<Uint8Array | null>): Promise<DemoModels> {
-  const [likelihood, klmDnn, klmDnnGlobal, eclCnnPlus, eclCnnMinus] = await Promise.all([
+  const [likelihood, klmDnn, klmDnnGlobal, eclCnnPlus, eclCnnMinus, combined] = await Promise.all([
     readWeight(DEMO_WEIGHTS.likelihood),
     readWeight(DEMO_WEIGHTS.klmDnn),
     readWeight(DEMO_WEIGHTS.klmDnnGlobal),
     readWeight(DEMO_WEIGHTS.eclCnnPlus),
     readWeight(DEMO_WEIGHTS.eclCnnMinus),
+    readWeight(DEMO_WEIGHTS.combined),
   ]);
   const ecl = (bytes: Uint8Array | null) => (bytes ? muid.EclCnnFast.create(muid.readModelFile(bytes)) : null);
   return {
@@ -56,6 +62,7 @@ export async function loadDemoModels(muid: MuidLibrary, readWeight: (file: strin
     klmDnnGlobal: klmDnnGlobal ? await muid.loadModel(klmDnnGlobal) : null,
     eclCnnPlus: await ecl(eclCnnPlus),
     eclCnnMinus: await ecl(eclCnnMinus),
+    combined: combined ? muid.CombinedMuonId.fromJsonText(new TextDecoder().decode(combined)) : null,
   };
 }
 
@@ -69,9 +76,11 @@ export interface MuonProbabilities {
   dnn: number | null;
   /** ECL CNN of the track's charge, null outside its acceptance */
   eclCnn: number | null;
+  /** KLM DNN and ECL CNN combined (their calibrated log-likelihood ratios summed; 0.5 when neither answers), null without the calibration */
+  combined: number | null;
 }
 
-export const MUON_ID_METHODS = ["likelihood", "dnnGlobal", "dnn", "eclCnn"] as const;
+export const MUON_ID_METHODS = ["likelihood", "dnnGlobal", "dnn", "eclCnn", "combined"] as const;
 export type MuonIdMethod = (typeof MUON_ID_METHODS)[number];
 
 /** One track through the chain: the rows it came from, the reconstruction and the probabilities. */
@@ -101,8 +110,10 @@ export function runChainOnRows(muid: MuidLibrary, reconstructor: KlmReconstructo
     row,
     klm: klm[i]!,
     ecl: { accepted: false, reason: "no-ecl-entry", entry: null },
-    muonId: { likelihood: klm[i]!.likelihood?.muonId ?? null, dnnGlobal: null, dnn: null, eclCnn: null },
+    muonId: { likelihood: klm[i]!.likelihood?.muonId ?? null, dnnGlobal: null, dnn: null, eclCnn: null, combined: null },
   }));
+  // logit differences z_μ − z_π of the KLM DNN and the ECL CNN, the combination's inputs
+  const klmScore = new Map<ChainTrack, number>(), eclScore = new Map<ChainTrack, number>();
   const withKlm = tracks.filter((t) => muid.hasKlmDnnValue(t.klm));
   for (const [model, key] of [[models.klmDnn, "dnn"], [models.klmDnnGlobal, "dnnGlobal"]] as const) {
     if (!model || withKlm.length === 0) continue;
@@ -111,8 +122,9 @@ export function runChainOnRows(muid: MuidLibrary, reconstructor: KlmReconstructo
     const batch = new Float32Array(withKlm.length * width);
     // the global-only variant reads the first 5 of the 121 features (src/reco/klmDnnMethods.ts)
     withKlm.forEach((t, r) => batch.set(t.klm.features.subarray(0, width), r * width));
-    const p = model.predict({ [input.name]: batch }, withKlm.length).muonProbability;
-    withKlm.forEach((t, r) => (t.muonId[key] = p[r]!));
+    const prediction = model.predict({ [input.name]: batch }, withKlm.length);
+    withKlm.forEach((t, r) => (t.muonId[key] = prediction.muonProbability[r]!));
+    if (key === "dnn") muid.logitDifferences(prediction, withKlm.length).forEach((s, r) => klmScore.set(withKlm[r]!, s));
   }
   const plus: ChainTrack[] = [], minus: ChainTrack[] = [];
   for (const t of tracks) {
@@ -122,8 +134,15 @@ export function runChainOnRows(muid: MuidLibrary, reconstructor: KlmReconstructo
   for (const [group, model] of [[plus, models.eclCnnPlus], [minus, models.eclCnnMinus]] as const) {
     if (!model || group.length === 0) continue;
     const { image, pt, thetaId, phiId, batch } = muid.batchEclCnnInputs(group.map((t) => t.ecl as EclCnnInput));
-    const p = model.predict({ image, pt, thetaId, phiId }, batch).muonProbability;
-    group.forEach((t, r) => (t.muonId.eclCnn = p[r]!));
+    const prediction = model.predict({ image, pt, thetaId, phiId }, batch);
+    group.forEach((t, r) => (t.muonId.eclCnn = prediction.muonProbability[r]!));
+    muid.logitDifferences(prediction, batch).forEach((s, r) => eclScore.set(group[r]!, s));
+  }
+  if (models.combined) {
+    for (const t of tracks) {
+      const { px, py, pz, charge } = t.row.ip;
+      t.muonId.combined = models.combined.probability({ p: Math.hypot(px, py, pz), charge, klmDnn: klmScore.get(t) ?? null, eclCnn: eclScore.get(t) ?? null }).probability;
+    }
   }
   return { event, klmHits, tracks, chainMs: now() - t0 };
 }
