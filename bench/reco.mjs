@@ -1,7 +1,7 @@
 // Reconstruction latency per BB̄ event (issue 6 target: ≤ 0.08 ms per event, median, one core, Node),
 // per stage, for the working tree and optionally a baseline commit, interleaved under the same load.
 //
-//   node bench/reco.mjs [--events N] [--rounds R] [--seed S] [--baseline REF] [--models]
+//   node bench/reco.mjs [--events N] [--rounds R] [--seed S] [--baseline REF] [--variant DIR] [--models]
 //
 // N BB̄ events (default 300, seed 8) are simulated once (not timed) with the working tree's simulation.
 // Each round runs every event through each variant (the order of the variants alternates between rounds),
@@ -14,13 +14,15 @@
 // A variant's figure for an event is its median over the rounds; the table gives the median over events
 // (and the mean) per stage and for the sum. With --baseline REF the sources of REF (src/) are extracted
 // under bench/.build/ and bundled beside the working tree's; the baseline uses the working tree's
-// build/muid.wasm (rebuild it first if the kernels changed; the engines check the layout). The KLM
+// build/muid.wasm (rebuild it first if the kernels changed; the engines check the layout). --variant DIR
+// runs a patched copy of the sources (DIR/src, e.g. a coarser step measured on the side) as the
+// baseline instead (its build/muid.wasm is copied in when missing). The KLM
 // features of both variants are compared bit for bit on the first round. Figures are printed, never
 // asserted.
 import { execFileSync } from "node:child_process";
 import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { createHash } from "node:crypto";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { importTs, machineInfo, median, repoRoot } from "./bundle.mjs";
 
 function option(name, fallback) {
@@ -31,6 +33,7 @@ const events = Number(option("--events", "300"));
 const rounds = Number(option("--rounds", "5"));
 const seed = Number(option("--seed", "8"));
 const baselineRef = option("--baseline", null);
+const variantDir = option("--variant", null);
 const withModels = process.argv.includes("--models");
 if (!(events > 0 && rounds > 0)) throw new Error("--events and --rounds must be positive");
 
@@ -126,6 +129,13 @@ const variants = [await variant("working tree", repoRoot)];
 if (baselineRef) {
   const { dir, commit } = extractBaseline(baselineRef);
   variants.unshift(await variant(`baseline ${commit}`, dir));
+} else if (variantDir) {
+  const dir = resolve(variantDir);
+  if (!existsSync(join(dir, "build", "muid.wasm"))) {
+    mkdirSync(join(dir, "build"), { recursive: true });
+    copyFileSync(join(repoRoot, "build", "muid.wasm"), join(dir, "build", "muid.wasm"));
+  }
+  variants.unshift(await variant(`variant ${variantDir}`.slice(0, 22), dir));
 }
 for (const v of variants) v.times = samples.map(() => []);
 
