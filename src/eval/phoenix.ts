@@ -16,6 +16,9 @@
  *  - Muons/MuidMuons: the tracks a chosen method calls muons, linked to their track.
  * Units (the display's, Phoenix draws in mm): lengths mm, momenta GeV/c, calorimeter energies MeV
  * (Phoenix's energy cut sliders run to 10 000), angles rad, times ns.
+ * Track `pos` is a list of [x, y, z] triplets as the format description and the loader
+ * (PhoenixObjects.getTrack reads positions[i][0..2]) have it; HSF/phoenix-helpers'
+ * checkers/event_file_checker.py wants a flat list of numbers there and rejects such files.
  */
 import { MUON_MASS } from "../constants.js";
 import { crystalCentre, crystalPhi, crystalTheta } from "../geometry/ecl.js";
