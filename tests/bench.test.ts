@@ -33,7 +33,7 @@ describe.skipIf(!haveWeights)("muid bench", () => {
     let printed = "";
     const out = { write: (t: string) => ((printed += t), true) } as unknown as NodeJS.WritableStream;
     const err = { write: () => true } as unknown as NodeJS.WritableStream;
-    await runBench({ events: "5", quick: true, browser: false, workers: false, json: jsonPath, resultsDir: join(dir, "results"), quiet: true }, out, err);
+    await runBench({ events: "5", quick: true, warmupSeconds: "0", browser: false, workers: false, json: jsonPath, resultsDir: join(dir, "results"), quiet: true }, out, err);
 
     const doc = JSON.parse(readFileSync(jsonPath, "utf8"));
     expect(doc.format).toBe("muid-bench");

@@ -17,7 +17,7 @@ import { runNodeBench } from "../eval/benchChain.js";
 import { measurePeak } from "../eval/benchPeak.js";
 import { runBrowserBench } from "../eval/benchBrowser.js";
 import { BENCH_WORKER_COMMAND, measureWorkerThroughput, runBenchWorker, type WorkerThroughput } from "../eval/benchWorkers.js";
-import { benchDocument, benchTable, machineInfo, type BenchDocument } from "../eval/benchReport.js";
+import { benchDocument, benchTable, machineInfo, sourceInfo, type BenchDocument } from "../eval/benchReport.js";
 import { DEFAULT_ECL_CNN_MINUS, DEFAULT_ECL_CNN_PLUS } from "./eval.js";
 import { DEFAULT_KLM_DNN, DEFAULT_KLM_LIKELIHOOD } from "./evalKlm.js";
 import { writeFileAtomic } from "./files.js";
@@ -34,6 +34,7 @@ export interface BenchCliOptions {
   peers?: string;
   rounds?: string;
   warmup?: string;
+  warmupSeconds?: string;
   browser?: boolean;
   workers?: boolean;
   quick?: boolean;
@@ -51,6 +52,13 @@ function integer(option: string, text: string | undefined, min: number, fallback
   if (text === undefined) return fallback;
   const v = Number(text);
   if (!Number.isSafeInteger(v) || v < min) throw new OptionError(`${option} must be an integer ≥ ${min} (got ${JSON.stringify(text)})`);
+  return v;
+}
+
+function seconds(option: string, text: string | undefined, fallback: number): number {
+  if (text === undefined) return fallback;
+  const v = Number(text);
+  if (!Number.isFinite(v) || v < 0 || v > 60) throw new OptionError(`${option} must be a number of seconds in [0, 60] (got ${JSON.stringify(text)})`);
   return v;
 }
 
@@ -72,6 +80,7 @@ export function registerBench(program: Command): void {
     .option("--peers <list>", `comma-separated engines besides muid: ${SELECTABLE.join(", ")}; or all, none (default all)`)
     .option("--rounds <n>", "timed rounds, the best counts (default 2; 1 with --quick)")
     .option("--warmup <n>", "untimed events at the start of every block (default 50; 10 with --quick)")
+    .option("--warmup-seconds <s>", "… run for at least this long (default 0.5; 0.2 with --quick)")
     .option("--no-browser", "skip the headless Chromium run")
     .option("--no-workers", "skip the worker_threads throughput")
     .option("--quick", "fewer events and rounds, a short peak measurement")
@@ -108,12 +117,14 @@ export async function runBench(opts: BenchCliOptions, out: NodeJS.WritableStream
     if (!opts.quiet) err.write(`bench: ${message}\n`);
   };
   const machine = machineInfo();
+  const source = sourceInfo();
   const weights = readBenchWeights(paths);
 
   progress(`simulating ${events} BB̄ events (seed ${seed}; not timed) …`);
   const simulated = simulateBBbarEvents(events, seed);
   progress(`${simulated.length} events with tracks; timing the chain and ${engines.length - 1} peer engine(s) in ${rounds} round(s) …`);
-  const node = await runNodeBench(weights, simulated, { engines, rounds, warmup, onProgress: progress });
+  const warmupSeconds = seconds("--warmup-seconds", opts.warmupSeconds, quick ? 0.2 : 0.5);
+  const node = await runNodeBench(weights, simulated, { engines, rounds, warmup, warmupSeconds, onProgress: progress });
 
   progress("measuring the wasm f32x4 peak and the dense kernels …");
   const peak = await measurePeak(weights.bundles.klmDnn, quick ? { calls: 3, targetMs: 10 } : {});
@@ -142,7 +153,7 @@ export async function runBench(opts: BenchCliOptions, out: NodeJS.WritableStream
     if (!browser.available) progress(`Chromium: ${browser.unavailable}`);
   }
 
-  const doc = benchDocument({ machine, options: { events, seed, rounds, warmup, quick, engines }, node, peak, browser, workers });
+  const doc = benchDocument({ machine, source, options: { events, seed, rounds, warmup, warmupSeconds, quick, engines }, node, peak, browser, workers });
   out.write(benchTable(doc) + "\n");
   const text = JSON.stringify(doc, null, 1) + "\n";
   if (opts.json !== undefined) writeFileAtomic(opts.json, text);

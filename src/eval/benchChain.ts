@@ -6,7 +6,8 @@
  *   1. The events are simulated before anything is timed (the caller passes them in).
  *   2. Each round runs, in blocks: the whole chain with muid over all events (ChainRunner: stage
  *      times and each event's model inputs), then each engine's model work over the same events'
- *      inputs. Every block starts with `warmup` untimed events (JIT tier-up, caches). The engine
+ *      inputs. Every block starts with untimed events, at least `warmup` of them and for at least
+ *      `warmupSeconds` (JIT tier-up, caches). The engine
  *      order rotates from round to round; each block's per-event times are kept and the round
  *      with the lowest median counts (the other jobs on a shared machine only ever add time).
  *   3. Reconstruction (KLM swim/association/features/likelihood, ECL extrapolation/images) is
@@ -20,7 +21,7 @@ import type { SimTrackRow } from "../sim/types.js";
 import { Model } from "../models/runtime.js";
 import { EclCnnFast } from "../models/eclCnnFast.js";
 import { ChainRunner, eventRecord, percentiles, summarizeLatency, type ChainEventRecord, type ChainLatency, type EventModelInputs, type EventModelOutputs, type Percentiles } from "./latency.js";
-import { createModelWorkEngine, ENGINE_LABELS, type BenchWeights, type EngineName } from "./benchEngines.js";
+import { createModelWorkEngine, ENGINE_LABELS, type BenchWeights, type EngineName, type ModelCall } from "./benchEngines.js";
 
 /** Largest |Δp| at which a peer still agrees with muid (the ECL fast path is held to it too: tests/eclCnnFast.test.ts). */
 export const AGREEMENT_TOLERANCE = 1e-5;
@@ -30,8 +31,11 @@ export interface NodeBenchOptions {
   engines: readonly EngineName[];
   /** timed rounds (default 2); the round with the lowest median counts */
   rounds?: number;
-  /** untimed events at the start of every block (default 50, at most the number of events) */
+  /** untimed events at the start of every block (default 50, cycling when there are fewer events) */
   warmup?: number;
+  /** … and at least this long (default 0.5 s): engines tier wasm up from Liftoff to TurboFan only
+   *  after a while (toolchain.md), onnxruntime-web's large module visibly so */
+  warmupSeconds?: number;
   /** events whose outputs are compared with muid's (default 20) */
   agreementEvents?: number;
   onProgress?: (message: string) => void;
@@ -55,6 +59,9 @@ export interface EngineBench {
   version?: string | null;
   /** the per-event model work: KLM DNN + ECL CNN (both charges), ms */
   modelMsPerEvent?: Percentiles;
+  /** the KLM DNN alone and the ECL CNN (both charges) alone, per event, ms */
+  klmDnnMsPerEvent?: Percentiles;
+  eclCnnMsPerEvent?: Percentiles;
   /** shared reconstruction + this engine's model work, per event, ms */
   chainMsPerEvent?: Percentiles;
   chainMsPerTrack?: Percentiles;
@@ -65,11 +72,19 @@ export interface EngineBench {
   agreement?: Agreement;
 }
 
+/** Per-event model work of one engine in one round, ms. */
+interface ModelTimes {
+  total: Float64Array;
+  klmDnn: Float64Array;
+  eclCnn: Float64Array;
+}
+
 export interface NodeBench {
   events: number;
   tracks: number;
   rounds: number;
   warmup: number;
+  warmupSeconds: number;
   /** the full chain with muid, from its best round */
   chain: ChainLatency;
   /** the shared reconstruction alone (klmReconstruction + eclImage) per event, ms */
@@ -92,7 +107,8 @@ export async function runNodeBench(weights: BenchWeights, events: readonly (read
   const n = events.length;
   if (n === 0) throw new Error("no events to time");
   const rounds = options.rounds ?? 2;
-  const warmup = Math.min(options.warmup ?? 50, n);
+  const warmup = options.warmup ?? 50;
+  const warmupMs = 1000 * (options.warmupSeconds ?? 0.5);
   const agreementEvents = Math.min(options.agreementEvents ?? 20, n);
   const progress = options.onProgress ?? (() => {});
 
@@ -110,7 +126,7 @@ export async function runNodeBench(weights: BenchWeights, events: readonly (read
   const inputs: EventModelInputs[] = new Array(n);
   const reference: EventModelOutputs[] = new Array(n);
   const chainBlock = (round: number): void => {
-    for (let i = 0; i < warmup; i++) runner.runEvent(events[i]!);
+    for (let i = 0, t0 = performance.now(); i < warmup || performance.now() - t0 < warmupMs; i++) runner.runEvent(events[i % n]!);
     const records: ChainEventRecord[] = new Array(n);
     for (let i = 0; i < n; i++) {
       const result = runner.runEvent(events[i]!);
@@ -129,7 +145,7 @@ export async function runNodeBench(weights: BenchWeights, events: readonly (read
   };
 
   const engineNames = options.engines.filter((e, i, all) => all.indexOf(e) === i);
-  const modelTimes = new Map<EngineName, { times: Float64Array; median: number }>();
+  const modelTimes = new Map<EngineName, { times: ModelTimes; median: number }>();
   const results = new Map<EngineName, EngineBench>();
   const engineBlock = async (name: EngineName, round: number): Promise<void> => {
     if (results.get(name)?.available === false) return;
@@ -140,21 +156,34 @@ export async function runNodeBench(weights: BenchWeights, events: readonly (read
       return;
     }
     const engine = made.engine;
+    const { klm, eclPlus, eclMinus } = engine.models;
+    const call = async (f: ModelCall, x: EventModelInputs): Promise<Float32Array | null> => {
+      const out = f(x);
+      return out instanceof Promise ? await out : out;
+    };
     try {
-      for (let i = 0; i < warmup; i++) {
-        const out = engine.run(inputs[i]!);
-        if (out instanceof Promise) await out;
-      }
-      const times = new Float64Array(n);
+      for (let i = 0, t0 = performance.now(); i < warmup || performance.now() - t0 < warmupMs; i++)
+        for (const f of [klm, eclPlus, eclMinus]) await call(f, inputs[i % n]!);
+      const times: ModelTimes = { total: new Float64Array(n), klmDnn: new Float64Array(n), eclCnn: new Float64Array(n) };
       const outputs: EventModelOutputs[] = [];
       for (let i = 0; i < n; i++) {
+        const x = inputs[i]!;
+        // Synchronous engines are called directly (no await between the clock readings).
         const t0 = performance.now();
-        let out = engine.run(inputs[i]!);
-        if (out instanceof Promise) out = await out;
-        times[i] = performance.now() - t0;
-        if (round === 0 && i < agreementEvents) outputs.push(out);
+        let k = klm(x);
+        if (k instanceof Promise) k = await k;
+        const t1 = performance.now();
+        let p = eclPlus(x);
+        if (p instanceof Promise) p = await p;
+        let m = eclMinus(x);
+        if (m instanceof Promise) m = await m;
+        const t2 = performance.now();
+        times.total[i] = t2 - t0;
+        times.klmDnn[i] = t1 - t0;
+        times.eclCnn[i] = t2 - t1;
+        if (round === 0 && i < agreementEvents) outputs.push({ klm: k, eclPlus: p, eclMinus: m });
       }
-      const median = percentiles(Array.from(times)).median;
+      const median = percentiles(Array.from(times.total)).median;
       progress(`round ${round + 1}: ${name} model work ${median.toFixed(3)} ms/event`);
       const best = modelTimes.get(name);
       if (best === undefined || median < best.median) modelTimes.set(name, { times, median });
@@ -187,12 +216,14 @@ export async function runNodeBench(weights: BenchWeights, events: readonly (read
     const r = results.get(name)!;
     const t = modelTimes.get(name);
     if (!r.available || t === undefined) return r;
-    const chain = reco.map((ms, i) => ms + t.times[i]!);
+    const chain = reco.map((ms, i) => ms + t.times.total[i]!);
     const total = chain.reduce((a, b) => a + b, 0);
-    const modelTotal = t.times.reduce((a, b) => a + b, 0);
+    const modelTotal = t.times.total.reduce((a, b) => a + b, 0);
     return {
       ...r,
-      modelMsPerEvent: percentiles(Array.from(t.times)),
+      modelMsPerEvent: percentiles(Array.from(t.times.total)),
+      klmDnnMsPerEvent: percentiles(Array.from(t.times.klmDnn)),
+      eclCnnMsPerEvent: percentiles(Array.from(t.times.eclCnn)),
       chainMsPerEvent: percentiles(chain),
       chainMsPerTrack: percentiles(chain.map((ms, i) => ms / tracks[i]!)),
       eventsPerSecond: (1000 * n) / total,
@@ -204,6 +235,7 @@ export async function runNodeBench(weights: BenchWeights, events: readonly (read
     tracks: tracks.reduce((a, b) => a + b, 0),
     rounds,
     warmup,
+    warmupSeconds: warmupMs / 1000,
     chain: summarizeLatency(records),
     reconstructionMsPerEvent: percentiles(reco),
     engines,

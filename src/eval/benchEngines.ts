@@ -12,8 +12,8 @@
  *   js               plain JavaScript loops (jsForward.ts)
  *
  * Peers are imported dynamically; one that is not installed is reported as unavailable with the
- * reason, never an error. Each engine converts the inputs to its own format inside `run` (ONNX
- * wants int64 ids, TF.js tensors): that is part of its model work.
+ * reason, never an error. Each engine converts the inputs to its own format inside its model
+ * calls (ONNX wants int64 ids, TF.js tensors): that is part of its model work.
  */
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
@@ -74,11 +74,15 @@ export function readBenchWeights(paths: BenchWeightPaths): BenchWeights {
   };
 }
 
+/** One model on one event: its batch from the event's inputs → muon probabilities (null: no rows). */
+export type ModelCall = (inputs: EventModelInputs) => Float32Array | null | Promise<Float32Array | null>;
+
 export interface ModelWorkEngine {
   readonly name: EngineName;
   /** the peer's version, when known */
   readonly version: string | null;
-  run(inputs: EventModelInputs): EventModelOutputs | Promise<EventModelOutputs>;
+  /** the three models of EventModelOutputs, called one after the other per event */
+  readonly models: Readonly<Record<keyof EventModelOutputs, ModelCall>>;
   dispose(): void | Promise<void>;
 }
 
@@ -92,11 +96,11 @@ function syncEngine(name: EngineName, version: string | null, klm: SyncPredict, 
   return {
     name,
     version,
-    run: (x) => ({
-      klm: x.klm ? klm({ features: x.klm.features }, x.klm.batch) : null,
-      eclPlus: ecl(x.eclPlus, plus),
-      eclMinus: ecl(x.eclMinus, minus),
-    }),
+    models: {
+      klm: (x) => (x.klm ? klm({ features: x.klm.features }, x.klm.batch) : null),
+      eclPlus: (x) => ecl(x.eclPlus, plus),
+      eclMinus: (x) => ecl(x.eclMinus, minus),
+    },
     dispose,
   };
 }
@@ -170,11 +174,11 @@ async function ortEngine(name: "onnxruntimeWeb" | "onnxruntimeNode", bundles: Be
     engine: {
       name,
       version: await packageVersion(specifier),
-      run: async (x) => ({
-        klm: x.klm ? p1(await klm!.run({ features: new ort.Tensor("float32", x.klm.features, [x.klm.batch, x.klm.features.length / x.klm.batch]) }), x.klm.batch) : null,
-        eclPlus: await ecl(plus!, x.eclPlus),
-        eclMinus: await ecl(minus!, x.eclMinus),
-      }),
+      models: {
+        klm: async (x) => (x.klm ? p1(await klm!.run({ features: new ort.Tensor("float32", x.klm.features, [x.klm.batch, x.klm.features.length / x.klm.batch]) }), x.klm.batch) : null),
+        eclPlus: (x) => ecl(plus!, x.eclPlus),
+        eclMinus: (x) => ecl(minus!, x.eclMinus),
+      },
       dispose: async () => {
         for (const s of [klm, plus, minus]) await s!.release();
       },

@@ -3,6 +3,7 @@
  * stages, peakGflops, denseGflops, medians; plus the machine, the options, every engine's details,
  * Chromium, workers and where each target stands) and the printed markdown table.
  */
+import { execFileSync } from "node:child_process";
 import os from "node:os";
 import { LATENCY_STAGES, type LatencyStage, type Percentiles } from "./latency.js";
 import { ENGINES, ENGINE_LABELS, type EngineName } from "./benchEngines.js";
@@ -45,6 +46,25 @@ export function machineInfo(): MachineInfo {
   };
 }
 
+/** The source the bench ran on: git commit and whether tracked files differed from it (null: no git). */
+export interface SourceInfo {
+  commit: string | null;
+  dirty: boolean | null;
+}
+
+export function sourceInfo(): SourceInfo {
+  const git = (...args: string[]): string | null => {
+    try {
+      return execFileSync("git", args, { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
+    } catch {
+      return null;
+    }
+  };
+  const commit = git("rev-parse", "HEAD");
+  const status = commit === null ? null : git("status", "--porcelain", "--untracked-files=no");
+  return { commit, dirty: status === null ? null : status !== "" };
+}
+
 function round2(v: number): number {
   return Math.round(v * 100) / 100;
 }
@@ -64,13 +84,16 @@ export interface BenchDocument {
   formatVersion: number;
   date: string;
   machine: MachineInfo;
-  options: { events: number; seed: number; rounds: number; warmup: number; quick: boolean; engines: EngineName[] };
+  source: SourceInfo;
+  options: { events: number; seed: number; rounds: number; warmup: number; warmupSeconds: number; quick: boolean; engines: EngineName[] };
   events: number;
   tracks: number;
   /** full chain per event, ms, medians: muid measured directly, peers = shared reconstruction + their model work */
   msPerEvent: Record<EngineName, number | null>;
-  /** the per-event model work alone, ms, medians */
+  /** the per-event model work alone, ms, medians; and the KLM DNN and the ECL CNN (both charges) alone */
   modelMsPerEvent: Record<EngineName, number | null>;
+  klmDnnMsPerEvent: Record<EngineName, number | null>;
+  eclCnnMsPerEvent: Record<EngineName, number | null>;
   msPerTrack: Record<EngineName, number | null>;
   eventsPerSecond: Record<EngineName, number | null>;
   /** the muid chain's stages: share of the summed time and mean ms per event */
@@ -88,6 +111,7 @@ export interface BenchDocument {
 
 export interface BenchParts {
   machine: MachineInfo;
+  source: SourceInfo;
   options: BenchDocument["options"];
   node: NodeBench;
   peak: PeakResult | null;
@@ -118,11 +142,14 @@ export function benchDocument(parts: BenchParts): BenchDocument {
     formatVersion: BENCH_FORMAT_VERSION,
     date: new Date().toISOString(),
     machine,
+    source: parts.source,
     options: parts.options,
     events: node.events,
     tracks: node.tracks,
     msPerEvent,
     modelMsPerEvent: byEngine((e) => e.modelMsPerEvent?.median),
+    klmDnnMsPerEvent: byEngine((e) => e.klmDnnMsPerEvent?.median),
+    eclCnnMsPerEvent: byEngine((e) => e.eclCnnMsPerEvent?.median),
     msPerTrack,
     eventsPerSecond,
     stages,
@@ -152,16 +179,26 @@ function benchTargets(doc: Omit<BenchDocument, "targets">): BenchTarget[] {
       : {}),
   });
   const ours = doc.modelMsPerEvent.muid;
+  // Per model, for the note on a missed ratio: where the peer is closest to muid.
+  const perModel = (peer: EngineName): string => {
+    const part = (label: string, table: Record<EngineName, number | null>) => {
+      const a = table.muid, b = table[peer];
+      return a === null || b === null ? `${label} –` : `${label} ${(1000 * b).toFixed(0)} vs ${(1000 * a).toFixed(0)} µs (${(b / a).toFixed(1)}×)`;
+    };
+    return `per event, peer vs muid: ${part("KLM DNN", doc.klmDnnMsPerEvent)}, ${part("ECL CNN", doc.eclCnnMsPerEvent)}`;
+  };
   const ratio = (peer: EngineName, want: number, label: string) => {
     const theirs = doc.modelMsPerEvent[peer];
     const value = ours !== null && theirs !== null ? theirs / ours : null;
-    targets.push({ name: `model work: ${ENGINE_LABELS[peer]} / muid (medians per event)`, target: label, value, met: value === null ? null : value >= want });
+    const met = value === null ? null : value >= want;
+    targets.push({ name: `model work: ${ENGINE_LABELS[peer]} / muid (medians per event)`, target: label, value, met, ...(met === false ? { note: perModel(peer) } : {}) });
   };
   ratio("onnxruntimeWeb", TARGET_SPEEDUP_OVER_WASM_PEERS, `≥ ${TARGET_SPEEDUP_OVER_WASM_PEERS}×`);
   ratio("tfjsWasm", TARGET_SPEEDUP_OVER_WASM_PEERS, `≥ ${TARGET_SPEEDUP_OVER_WASM_PEERS}×`);
   const native = doc.modelMsPerEvent.onnxruntimeNode;
   const nativeRatio = ours !== null && native !== null ? native / ours : null;
-  targets.push({ name: `model work: ${ENGINE_LABELS.onnxruntimeNode} / muid`, target: "> 1× (muid faster)", value: nativeRatio, met: nativeRatio === null ? null : nativeRatio > 1 });
+  const nativeMet = nativeRatio === null ? null : nativeRatio > 1;
+  targets.push({ name: `model work: ${ENGINE_LABELS.onnxruntimeNode} / muid`, target: "> 1× (muid faster)", value: nativeRatio, met: nativeMet, ...(nativeMet === false ? { note: perModel("onnxruntimeNode") } : {}) });
   const share = doc.peak ? doc.peak.denseShareOfPeak : null;
   targets.push({ name: `dense kernels (KLM DNN, batch ${doc.peak?.denseBatch ?? "–"}) / wasm f32x4 peak`, target: `≥ ${100 * TARGET_DENSE_SHARE_OF_PEAK} %`, value: share, met: share === null ? null : share >= TARGET_DENSE_SHARE_OF_PEAK });
   return targets;
@@ -174,21 +211,23 @@ export function benchTable(doc: BenchDocument): string {
   const m = doc.machine;
   const lines: string[] = [];
   const c = doc.chain;
-  lines.push(`muid bench, ${doc.date.slice(0, 10)}, ${m.cpu} (${m.cores} cores), Node ${m.node}, load average ${m.loadAverage.start.join(" ")} → ${m.loadAverage.end.join(" ")}`);
+  const source = doc.source.commit === null ? "" : `, source ${doc.source.commit.slice(0, 7)}${doc.source.dirty ? " + uncommitted changes" : ""}`;
+  lines.push(`muid bench, ${doc.date.slice(0, 10)}, ${m.cpu} (${m.cores} cores), Node ${m.node}, load average ${m.loadAverage.start.join(" ")} → ${m.loadAverage.end.join(" ")}${source}`);
   lines.push(`${doc.events} BB̄ events (seed ${doc.options.seed}), ${(doc.tracks / doc.events).toFixed(1)} tracks/event, ${c.klmTracksPerEvent.toFixed(1)} KLM DNN rows and ${c.eclTracksPerEvent.toFixed(1)} ECL CNN rows per event; one thread; medians over events (p10–p90), best of ${doc.options.rounds} round(s)`);
   lines.push("");
-  const header = ["engine", "model work ms/event", "full chain ms/event", "ms/track", "events/s", "max |Δp| vs muid"];
+  const header = ["engine", "model work ms/event", "KLM DNN / ECL CNN ms", "full chain ms/event", "ms/track", "events/s", "max |Δp| vs muid"];
   const rows: string[][] = [];
-  rows.push(["muid-wasm full chain (measured)", ms(doc.modelMsPerEvent.muid), `${ms(c.msPerEvent.median)} (${ms(c.msPerEvent.p10)}–${ms(c.msPerEvent.p90)})`, ms(c.msPerTrack.median, 4), c.eventsPerSecond.toFixed(0), "–"]);
+  rows.push(["muid-wasm full chain (measured)", "–", "–", `${ms(c.msPerEvent.median)} (${ms(c.msPerEvent.p10)}–${ms(c.msPerEvent.p90)})`, ms(c.msPerTrack.median, 4), c.eventsPerSecond.toFixed(0), "–"]);
   for (const e of doc.engines) {
     if (!e.available) {
-      rows.push([ENGINE_LABELS[e.name], e.unavailable ?? "not available", "–", "–", "–", "–"]);
+      rows.push([ENGINE_LABELS[e.name], e.unavailable ?? "not available", "–", "–", "–", "–", "–"]);
       continue;
     }
     const a = e.agreement!;
     rows.push([
       `${e.label}${e.version ? ` ${e.version}` : ""}`,
       `${ms(e.modelMsPerEvent!.median)} (${ms(e.modelMsPerEvent!.p10)}–${ms(e.modelMsPerEvent!.p90)})`,
+      `${ms(e.klmDnnMsPerEvent!.median)} / ${ms(e.eclCnnMsPerEvent!.median)}`,
       `${ms(e.chainMsPerEvent!.median)} (${ms(e.chainMsPerEvent!.p10)}–${ms(e.chainMsPerEvent!.p90)})`,
       ms(e.chainMsPerTrack!.median, 4),
       e.eventsPerSecond!.toFixed(0),
