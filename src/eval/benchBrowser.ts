@@ -8,8 +8,9 @@
  *
  * When onnxruntime-web is installed, the page also runs its wasm build (1 thread) on the same
  * per-event batches the chain produced (measureChainLatency's onEvent), timed in blocks against
- * muid's own model work on those batches (2 rounds, the lower median counts, 50 warm-up events per
- * block), with the largest |Δp| against the chain's probabilities on the first 20 events.
+ * muid's own model work on those batches (2 rounds, the lower median counts; every block warms up
+ * on at least 50 events and for at least warmupSeconds), with the largest |Δp| against the chain's
+ * probabilities on the first 20 events.
  *
  * Chromium is Debian's /usr/bin/chromium driven by playwright-core (a dev dependency, imported
  * dynamically): without either the result says why and nothing fails.
@@ -154,7 +155,7 @@ const PAGE_SCRIPT = `async (job) => {
   const agreementEvents = Math.min(20, events.length);
   for (let round = 0; round < 2; round++) {
     for (const [name, run] of Object.entries(engines)) {
-      for (let i = 0; i < Math.min(50, events.length); i++) await run(events[i].inputs);
+      for (let i = 0, t0 = performance.now(); i < 50 || performance.now() - t0 < job.warmupSeconds * 1000; i++) await run(events[i % events.length].inputs);
       const times = [];
       for (let i = 0; i < events.length; i++) {
         const t0 = performance.now();
