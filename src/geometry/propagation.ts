@@ -986,8 +986,14 @@ export class Propagator {
     const g20 = 0 + u2 * dg * tx, g21 = 0 + u2 * dg * ty, g22 = g + u2 * dg * tz;
     const C = this.state.covariance!;
     const T = this.tmp;
-    // T = J C: position rows copied, momentum rows G·C[3..5]
-    for (let j = 0; j < 6; j++) {
+    // T = J C: position rows copied, momentum rows G·C[3..5]; only the entries that C = T Jᵀ reads
+    // (its upper triangle needs T[i][j ≥ i] of rows 0–2 and T[i][3..5] of every row)
+    for (let j = 0; j < 3; j++) {
+      T[j] = 0 + C[j]!;
+      if (j >= 1) T[6 + j] = 0 + C[6 + j]!;
+      if (j === 2) T[14] = 0 + C[14]!;
+    }
+    for (let j = 3; j < 6; j++) {
       T[j] = 0 + C[j]!;
       T[6 + j] = 0 + C[6 + j]!;
       T[12 + j] = 0 + C[12 + j]!;
@@ -1029,8 +1035,14 @@ export class Propagator {
     const T = this.tmp;
     const a00 = A[0]!, a01 = A[1]!, a02 = A[2]!, a10 = A[3]!, a11 = A[4]!, a12 = A[5]!, a20 = A[6]!, a21 = A[7]!, a22 = A[8]!;
     const b00 = B[0]!, b01 = B[1]!, b02 = B[2]!, b10 = B[3]!, b11 = B[4]!, b12 = B[5]!, b20 = B[6]!, b21 = B[7]!, b22 = B[8]!;
-    // T = J C
-    for (let j = 0; j < 6; j++) {
+    // T = J C, only the entries that C = T Jᵀ reads (see scaleMomentumCovariance)
+    for (let j = 0; j < 3; j++) {
+      const c3 = C[18 + j]!, c4 = C[24 + j]!, c5 = C[30 + j]!;
+      T[j] = 0 + C[j]! + a00 * c3 + a01 * c4 + a02 * c5;
+      if (j >= 1) T[6 + j] = 0 + C[6 + j]! + a10 * c3 + a11 * c4 + a12 * c5;
+      if (j === 2) T[14] = 0 + C[14]! + a20 * c3 + a21 * c4 + a22 * c5;
+    }
+    for (let j = 3; j < 6; j++) {
       const c3 = C[18 + j]!, c4 = C[24 + j]!, c5 = C[30 + j]!;
       T[j] = 0 + C[j]! + a00 * c3 + a01 * c4 + a02 * c5;
       T[6 + j] = 0 + C[6 + j]! + a10 * c3 + a11 * c4 + a12 * c5;
