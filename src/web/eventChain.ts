@@ -22,7 +22,7 @@ export type MuidLibrary = Pick<
   typeof MuidApi,
   | "simulateEvent" | "generateBBbarEvent" | "eventRandom" | "defaultDetectorConditions" | "KlmReconstructor"
   | "hasKlmDnnValue" | "KlmLikelihood" | "eclCnnInput" | "batchEclCnnInputs" | "EclCnnFast" | "loadModel" | "readModelFile"
-  | "CombinedMuonId" | "logitDifferences"
+  | "CombinedMuonId" | "logitDifferences" | "ModelError"
 >;
 
 /** The shipped weight files (weights/); the Belle II DNN is not shipped. */
@@ -119,6 +119,8 @@ export function runChainOnRows(muid: MuidLibrary, reconstructor: KlmReconstructo
     if (!model || withKlm.length === 0) continue;
     const input = model.card.inputs[0]!;
     const width = input.shape.reduce((a, b) => a * b, 1);
+    const available = withKlm[0]!.klm.features.length;
+    if (model.card.inputs.length !== 1 || width > available) throw new muid.ModelError(`${model.card.name}: a KLM DNN takes one input of at most ${available} features (this one: ${model.card.inputs.map((i) => `${i.name} ${i.shape.reduce((a, b) => a * b, 1)}`).join(", ")})`);
     const batch = new Float32Array(withKlm.length * width);
     // the global-only variant reads the first 5 of the 121 features (src/reco/klmDnnMethods.ts)
     withKlm.forEach((t, r) => batch.set(t.klm.features.subarray(0, width), r * width));
