@@ -20,7 +20,7 @@
 import type { SimTrackRow } from "../sim/types.js";
 import { Model } from "../models/runtime.js";
 import { EclCnnFast } from "../models/eclCnnFast.js";
-import { ChainRunner, eventRecord, percentiles, summarizeLatency, type ChainEventRecord, type ChainLatency, type EventModelInputs, type EventModelOutputs, type Percentiles } from "./latency.js";
+import { ChainRunner, eventRecord, LATENCY_STAGES, percentiles, type LatencyStage, summarizeLatency, type ChainEventRecord, type ChainLatency, type EventModelInputs, type EventModelOutputs, type Percentiles } from "./latency.js";
 import { createModelWorkEngine, ENGINE_LABELS, type BenchWeights, type EngineName, type ModelCall } from "./benchEngines.js";
 
 /** Largest |Δp| at which a peer still agrees with muid (the ECL fast path is held to it too: tests/eclCnnFast.test.ts). */
@@ -89,6 +89,8 @@ export interface NodeBench {
   chain: ChainLatency;
   /** the shared reconstruction alone (klmReconstruction + eclImage) per event, ms */
   reconstructionMsPerEvent: Percentiles;
+  /** each stage of the muid chain per event, ms */
+  stageMsPerEvent: Record<LatencyStage, Percentiles>;
   engines: EngineBench[];
 }
 
@@ -238,6 +240,7 @@ export async function runNodeBench(weights: BenchWeights, events: readonly (read
     warmupSeconds: warmupMs / 1000,
     chain: summarizeLatency(records),
     reconstructionMsPerEvent: percentiles(reco),
+    stageMsPerEvent: Object.fromEntries(LATENCY_STAGES.map((s) => [s, percentiles(records.map((r) => r.times[s]))])) as Record<LatencyStage, Percentiles>,
     engines,
   };
 }

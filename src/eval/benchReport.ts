@@ -96,8 +96,8 @@ export interface BenchDocument {
   eclCnnMsPerEvent: Record<EngineName, number | null>;
   msPerTrack: Record<EngineName, number | null>;
   eventsPerSecond: Record<EngineName, number | null>;
-  /** the muid chain's stages: share of the summed time and mean ms per event */
-  stages: Record<LatencyStage, { share: number; msPerEvent: number }>;
+  /** the muid chain's stages: share of the summed time, mean ms per event, median ms per event */
+  stages: Record<LatencyStage, { share: number; msPerEvent: number; medianMsPerEvent: number }>;
   chain: NodeBench["chain"];
   reconstructionMsPerEvent: Percentiles;
   engines: NodeBench["engines"];
@@ -135,7 +135,9 @@ export function benchDocument(parts: BenchParts): BenchDocument {
   const eventsPerSecond = byEngine((e) => e.eventsPerSecond);
   eventsPerSecond.muid = node.chain.eventsPerSecond;
   const meanMs = 1000 / node.chain.eventsPerSecond;
-  const stages = Object.fromEntries(LATENCY_STAGES.map((s) => [s, { share: node.chain.stageShare[s], msPerEvent: node.chain.stageShare[s] * meanMs }])) as BenchDocument["stages"];
+  const stages = Object.fromEntries(
+    LATENCY_STAGES.map((s) => [s, { share: node.chain.stageShare[s], msPerEvent: node.chain.stageShare[s] * meanMs, medianMsPerEvent: node.stageMsPerEvent[s].median }]),
+  ) as BenchDocument["stages"];
   const machine = { ...parts.machine, loadAverage: { ...parts.machine.loadAverage, end: os.loadavg().map(round2) } };
   const doc: Omit<BenchDocument, "targets"> = {
     format: BENCH_FORMAT,
@@ -240,7 +242,7 @@ export function benchTable(doc: BenchDocument): string {
   lines.push("|" + widths.map((w, i) => (i === 0 ? "-".repeat(w + 2) : "-".repeat(w + 1) + ":")).join("|") + "|");
   for (const r of rows) lines.push(line(r));
   lines.push("");
-  lines.push(`stages of the muid chain (share of the summed time, mean ms/event): ${LATENCY_STAGES.map((s) => `${s} ${(100 * doc.stages[s].share).toFixed(1)} % (${ms(doc.stages[s].msPerEvent)})`).join(", ")}; shared reconstruction ${ms(doc.reconstructionMsPerEvent.median)} ms/event (median)`);
+  lines.push(`stages of the muid chain (share of the summed time; mean / median ms per event): ${LATENCY_STAGES.map((s) => `${s} ${(100 * doc.stages[s].share).toFixed(1)} % (${ms(doc.stages[s].msPerEvent)} / ${ms(doc.stages[s].medianMsPerEvent)})`).join(", ")}; shared reconstruction ${ms(doc.reconstructionMsPerEvent.median)} ms/event (median)`);
   if (doc.peak) {
     const p = doc.peak;
     lines.push(`wasm f32x4 mul+add peak ${p.peakGflops.toFixed(1)} GFLOP/s (8 chains ${p.chains["8"].toFixed(1)}, 12 chains ${p.chains["12"].toFixed(1)}); dense kernels on the KLM DNN at batch ${p.denseBatch}: ${p.denseGflops.toFixed(1)} GFLOP/s = ${(100 * p.denseShareOfPeak).toFixed(1)} % of peak`);
