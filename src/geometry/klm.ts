@@ -326,6 +326,18 @@ export function klmHitWidth(hit: Pick<KlmHit, "section" | "layer" | "uStripMin" 
   return Math.sqrt(w1 * w1 + w2 * w2);
 }
 
+/** (0.9 + 0.4 (n − 1.5)²)^1.5 of muidHitVariances for n strips; n = 1…64 kept after the first use (the same value, one pow less per hit). */
+const RPC_CLUSTER_FACTOR = new Float64Array(65).fill(NaN);
+function rpcClusterFactor(n: number): number {
+  if (!(Number.isInteger(n) && n >= 1 && n <= 64)) return Math.pow(0.9 + 0.4 * (n - 1.5) ** 2, 1.5);
+  let f = RPC_CLUSTER_FACTOR[n]!;
+  if (f !== f) {
+    f = Math.pow(0.9 + 0.4 * (n - 1.5) ** 2, 1.5);
+    RPC_CLUSTER_FACTOR[n] = f;
+  }
+  return f;
+}
+
 /**
  * Muid's measurement variances (cm²) of a hit's U and V coordinates (klm.md §2.4): scintillator w²/12;
  * RPC w²/12·(0.9 + 0.4(n − 1.5)²)^1.5 · 0.60 (φ) or · 0.55 (z), n = strips in that view.
@@ -333,10 +345,8 @@ export function klmHitWidth(hit: Pick<KlmHit, "section" | "layer" | "uStripMin" 
 export function muidHitVariances(hit: Pick<KlmHit, "section" | "layer" | "uStripMin" | "uStripMax" | "vStripMin" | "vStripMax">): [number, number] {
   const [wu, wv] = stripWidths(hit.section, hit.layer);
   if (isScintillatorLayer(hit.section, hit.layer)) return [(wu * wu) / 12, (wv * wv) / 12];
-  const nu = hit.uStripMax - hit.uStripMin + 1;
-  const nv = hit.vStripMax - hit.vStripMin + 1;
-  const fu = Math.pow(0.9 + 0.4 * (nu - 1.5) ** 2, 1.5);
-  const fv = Math.pow(0.9 + 0.4 * (nv - 1.5) ** 2, 1.5);
+  const fu = rpcClusterFactor(hit.uStripMax - hit.uStripMin + 1);
+  const fv = rpcClusterFactor(hit.vStripMax - hit.vStripMin + 1);
   return [((wu * wu) / 12) * fu * 0.6, ((wv * wv) / 12) * fv * 0.55];
 }
 
