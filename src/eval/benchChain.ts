@@ -151,10 +151,21 @@ export async function runNodeBench(weights: BenchWeights, events: readonly (read
   const results = new Map<EngineName, EngineBench>();
   const engineBlock = async (name: EngineName, round: number): Promise<void> => {
     if (results.get(name)?.available === false) return;
-    const made = await createModelWorkEngine(name, bundles);
+    const unavailable = (reason: string) => {
+      results.set(name, { name, label: ENGINE_LABELS[name], available: false, unavailable: reason });
+      modelTimes.delete(name);
+      progress(`${name}: ${reason}`);
+    };
+    let made: Awaited<ReturnType<typeof createModelWorkEngine>>;
+    try {
+      made = await createModelWorkEngine(name, bundles);
+    } catch (e) {
+      // A peer that cannot load these models is reported, not fatal to the benchmark.
+      unavailable(`failed to load: ${(e as Error).message}`);
+      return;
+    }
     if ("unavailable" in made) {
-      results.set(name, { name, label: ENGINE_LABELS[name], available: false, unavailable: made.unavailable });
-      progress(`${name}: ${made.unavailable}`);
+      unavailable(made.unavailable);
       return;
     }
     const engine = made.engine;
@@ -200,6 +211,8 @@ export async function runNodeBench(weights: BenchWeights, events: readonly (read
         const max = Math.max(diff.klmDnn ?? 0, diff.eclCnnPlus ?? 0, diff.eclCnnMinus ?? 0);
         results.set(name, { name, label: ENGINE_LABELS[name], available: true, version: engine.version, agreement: { events: agreementEvents, maxAbsDiff: diff, max, agrees: max <= AGREEMENT_TOLERANCE } });
       }
+    } catch (e) {
+      unavailable(`failed while running: ${(e as Error).message}`);
     } finally {
       await engine.dispose();
     }
