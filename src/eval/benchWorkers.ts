@@ -10,6 +10,7 @@
  * start and the caller skips this mode.
  */
 import { parentPort, Worker, workerData } from "node:worker_threads";
+import { OptionError } from "../errors.js";
 import { ChainRunner, simulateBBbarEvents } from "./latency.js";
 import { readBenchWeights, type BenchWeightPaths } from "./benchEngines.js";
 import { Model } from "../models/runtime.js";
@@ -85,7 +86,7 @@ export async function measureWorkerThroughput(script: string, workers: number, j
 /** The worker side (run by the hidden CLI command inside a worker thread). */
 export async function runBenchWorker(): Promise<void> {
   const port = parentPort;
-  if (port === null) throw new Error(`${BENCH_WORKER_COMMAND} runs only inside a worker thread started by muid bench`);
+  if (port === null) throw new OptionError(`${BENCH_WORKER_COMMAND} runs only inside a worker thread started by muid bench`);
   try {
     const job = workerData as WorkerJob;
     const weights = readBenchWeights(job.weights);
