@@ -12,7 +12,7 @@ import {
   COMBINED_MUON_ID_FORMAT, COMBINED_MUON_ID_FORMAT_VERSION, CombinedMuonId, interpolateLlr, momentumBin,
   type CalibrationBin, type CombinedMuonIdTables,
 } from "../src/reco/combinedMuonId.js";
-import { buildCombinedSample, fitCalibrationBin, loadCombinedModels, DEFAULT_COMBINED_OUTPUT } from "../src/train/combinedMuonId.js";
+import { buildCombinedSample, fitBothSourcesWeights, fitCalibrationBin, loadCombinedModels, DEFAULT_COMBINED_OUTPUT, type CombinedSample } from "../src/train/combinedMuonId.js";
 import { evaluateCombined, reliability } from "../src/eval/combined.js";
 
 /** Scores of two unit Gaussians at ±1: the true λ(s) = ln[N(s; 1, 1)/N(s; −1, 1)] = 2s. */
@@ -26,7 +26,7 @@ function gaussianSample(n: number, seed: number): { scores: Float64Array; labels
   return { scores, labels };
 }
 
-function tables(klm: CalibrationBin | null, ecl: CalibrationBin | null): CombinedMuonIdTables {
+function tables(klm: CalibrationBin | null, ecl: CalibrationBin | null, eclWeight = 1): CombinedMuonIdTables {
   return {
     format: COMBINED_MUON_ID_FORMAT, formatVersion: COMBINED_MUON_ID_FORMAT_VERSION,
     momentumEdges: [0.2, 1, 5], llrLimit: 8,
@@ -34,6 +34,7 @@ function tables(klm: CalibrationBin | null, ecl: CalibrationBin | null): Combine
       klmDnn: { score: "test", model: "test", plus: [null, klm], minus: [null, klm] },
       eclCnn: { score: "test", model: "test", plus: [ecl, ecl], minus: [ecl, ecl] },
     },
+    bothSourcesWeights: { klmDnn: [1, 1], eclCnn: [1, eclWeight] },
     provenance: { test: true },
   };
 }
@@ -74,6 +75,15 @@ describe("combination", () => {
     expect(r.probability).toBeCloseTo(1 / (1 + Math.exp(-2)), 12);
   });
 
+  it("weights the two terms when both sources answer, and only then", () => {
+    const weighted = CombinedMuonId.fromJson(tables(identity, half, 0.5));
+    const both = weighted.probability({ p: 2, charge: 1, klmDnn: 1.5, eclCnn: 2 });
+    expect(both.sourceLlr.eclCnn).toBeCloseTo(0.5, 12); // λ_ECL = 1, weight 0.5
+    expect(both.logLikelihoodRatio).toBeCloseTo(2, 12);
+    expect(weighted.probability({ p: 2, charge: 1, eclCnn: 2 }).logLikelihoodRatio).toBeCloseTo(1, 12);
+    expect(() => CombinedMuonId.fromJson(tables(identity, half, -1))).toThrow(/bothSourcesWeights/);
+  });
+
   it("uses the one source there is, and says when there is none", () => {
     expect(id.probability({ p: 2, charge: -1, eclCnn: -2 }).probability).toBeCloseTo(1 / (1 + Math.exp(1)), 12);
     // no KLM calibration below 1 GeV/c: the KLM score is ignored there
@@ -102,6 +112,35 @@ describe("combination", () => {
     expect(() => CombinedMuonId.fromJson(tables({ ...identity, llr: [3, -3] }, half))).toThrow(/non-decreasing/);
     expect(() => CombinedMuonId.fromJson(tables({ ...identity, llr: [-9, 9] }, half))).toThrow(/λ/);
     expect(() => CombinedMuonId.fromJson({ ...tables(identity, half), momentumEdges: [0.2, 1, 2, 5] })).toThrow(/3 entries/);
+  });
+});
+
+describe("weights for tracks with both sources", () => {
+  /** A sample whose KLM score is λ = 2s of the Gaussians and whose ECL score is `ecl(label, rng)`. */
+  function sample(n: number, ecl: (muon: boolean, rng: Random) => number): CombinedSample {
+    const rng = new Random(21);
+    const s = { n: 2 * n, p: new Float32Array(2 * n).fill(2), pt: new Float32Array(2 * n).fill(1), theta: new Float32Array(2 * n).fill(90), charge: new Int8Array(2 * n).fill(1), isMuon: new Uint8Array(2 * n), klmDnn: new Float32Array(2 * n), eclCnn: new Float32Array(2 * n) };
+    for (let i = 0; i < 2 * n; i++) {
+      const muon = i < n;
+      s.isMuon[i] = muon ? 1 : 0;
+      s.klmDnn[i] = 2 * ((muon ? 1 : -1) + rng.gauss());
+      s.eclCnn[i] = ecl(muon, rng);
+    }
+    return s;
+  }
+  const calibration = CombinedMuonId.fromJson(tables(identity, identity));
+
+  it("are 1 for independent, calibrated detectors", () => {
+    const w = fitBothSourcesWeights(sample(20000, (muon, rng) => 2 * ((muon ? 1 : -1) + rng.gauss())), calibration);
+    expect(w.klmDnn[1]).toBeCloseTo(1, 1);
+    expect(w.eclCnn[1]).toBeCloseTo(1, 1);
+    expect(w.klmDnn[0]).toBe(1); // no tracks in the first bin: naive Bayes
+  });
+
+  it("drop a source that carries no information", () => {
+    const w = fitBothSourcesWeights(sample(20000, (_muon, rng) => 2 * rng.gauss()), calibration);
+    expect(w.klmDnn[1]).toBeCloseTo(1, 1);
+    expect(Math.abs(w.eclCnn[1]!)).toBeLessThan(0.05);
   });
 });
 

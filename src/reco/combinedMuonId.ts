@@ -12,10 +12,14 @@
  * simulation by src/train/combinedMuonId.ts (isotonic regression with equal class weights, pseudo-
  * counts, clamped) and is stored as knots (s_k, λ_k), linearly interpolated, constant outside.
  *
- * Combination (naive Bayes: the KLM and ECL responses are taken as independent given the species):
- * λ = Σ over the available sources of λ_source, P(μ) = 1/(1 + e^−λ). A track with no calibrated
- * source gets P = 0.5 and `noInformation: true`. The reliability of this on an independent sample
- * is checked by src/eval/combined.ts.
+ * Combination: a track with one calibrated source gets λ = λ_source; a track with both gets
+ * λ = w_KLM·λ_KLM + w_ECL·λ_ECL with per-momentum-bin weights fitted on the same simulation (logistic
+ * regression without intercept, equal class weights). w = 1 is the naive-Bayes sum of independent
+ * detectors; the fitted w < 1 (ECL ≈ 0.5–0.8) because the responses of pions are positively
+ * correlated (a pion that does not shower in the ECL also tends to penetrate the KLM), and the plain
+ * sum would be over-confident. P(μ) = 1/(1 + e^−λ) for equal μ/π priors. A track with no calibrated
+ * source gets P = 0.5 and `noInformation: true`. The reliability on an independent sample is checked
+ * by src/eval/combined.ts.
  */
 import { FormatError, InputError } from "../errors.js";
 import type { Prediction } from "../models/runtime.js";
@@ -57,8 +61,13 @@ export interface CombinedMuonIdTables {
   /** largest |λ| of one source (limits the confidence a finite calibration sample can give) */
   llrLimit: number;
   sources: Record<CombinedSourceName, SourceCalibration>;
+  /** weights of each source's λ for tracks with both sources, one per momentum bin (1: naive Bayes) */
+  bothSourcesWeights: Record<CombinedSourceName, number[]>;
   provenance: Record<string, unknown>;
 }
+
+/** Largest weight of a source's λ when both sources answer. */
+export const BOTH_SOURCES_WEIGHT_MAX = 2;
 
 /** Per-track inputs of the combination: the momentum and charge, and each source's score when it has one. */
 export interface CombinedTrackInputs {
@@ -78,7 +87,7 @@ export interface CombinedMuonProbability {
   logLikelihoodRatio: number;
   /** the sources that contributed, in COMBINED_SOURCES order */
   sources: CombinedSourceName[];
-  /** each contributing source's λ */
+  /** each contributing source's term of the sum (its λ, times its weight when both sources answer) */
   sourceLlr: Partial<Record<CombinedSourceName, number>>;
   /** true when no source could answer (probability 0.5) */
   noInformation: boolean;
@@ -154,6 +163,12 @@ export function validateCombinedMuonIdTables(value: unknown): CombinedMuonIdTabl
       });
     }
   }
+  if (v.bothSourcesWeights === null || typeof v.bothSourcesWeights !== "object") throw new FormatError("combined muon-ID file has no bothSourcesWeights");
+  for (const name of COMBINED_SOURCES) {
+    const w = v.bothSourcesWeights[name];
+    if (!Array.isArray(w) || w.length !== nBins || !w.every((x) => typeof x === "number" && Number.isFinite(x) && x >= 0 && x <= BOTH_SOURCES_WEIGHT_MAX))
+      throw new FormatError(`combined muon-ID file: bothSourcesWeights.${name} must be ${nBins} numbers in [0, ${BOTH_SOURCES_WEIGHT_MAX}]`);
+  }
   return v;
 }
 
@@ -186,7 +201,7 @@ export class CombinedMuonId {
     return CombinedMuonId.fromJson(value);
   }
 
-  /** λ of one source for a track, or null when its momentum bin has no calibration. */
+  /** λ of one source alone for a track, or null when its momentum bin has no calibration. */
   sourceLlr(source: CombinedSourceName, charge: 1 | -1, p: number, score: number): number | null {
     if (!Number.isFinite(score)) throw new InputError(`${source} score ${score} must be finite (use null for "no value")`);
     const bins = charge > 0 ? this.tables.sources[source].plus : this.tables.sources[source].minus;
@@ -207,8 +222,12 @@ export class CombinedMuonId {
       if (l === null) continue;
       sources.push(name);
       sourceLlr[name] = l;
-      llr += l;
     }
+    if (sources.length === COMBINED_SOURCES.length) {
+      const b = momentumBin(this.tables.momentumEdges, track.p);
+      for (const name of COMBINED_SOURCES) sourceLlr[name]! *= this.tables.bothSourcesWeights[name][b]!;
+    }
+    for (const name of sources) llr += sourceLlr[name]!;
     return { probability: 1 / (1 + Math.exp(-llr)), logLikelihoodRatio: llr, sources, sourceLlr, noInformation: sources.length === 0 };
   }
 

@@ -14,6 +14,10 @@
  * regression: a higher logit difference never means a lower muon probability); each pooled block
  * gives λ = ln[((n_μ + α)/N_μ) / ((n_π + α)/N_π)] with α = CALIBRATION_PSEUDO_COUNT (a block with
  * no pion is not infinitely sure), clamped to ±LLR_LIMIT, at the block's mean score.
+ *
+ * Weights for tracks with both sources (fitBothSourcesWeights): per momentum bin, the logistic
+ * regression P = σ(w_KLM·λ_KLM + w_ECL·λ_ECL) without intercept, equal class weights, by Newton's
+ * method on the training tracks with both values; w = 1 (naive Bayes) where a bin has too few.
  */
 import { KLM_GUN_THETA_MAX_DEG, KLM_GUN_THETA_MIN_DEG, KLM_GUN_TRACKS_MAX, KLM_GUN_TRACKS_MIN } from "../constants.js";
 import { InputError, OptionError } from "../errors.js";
@@ -28,7 +32,7 @@ import { hasKlmDnnValue, KlmReconstructor, type KlmReconstructionOptions, type K
 import { batchEclCnnInputs, eclCnnInput, type EclCnnInput } from "../reco/eclImage.js";
 import { KLM_FEATURES } from "../reco/klmFeatures.js";
 import {
-  COMBINED_MUON_ID_FORMAT, COMBINED_MUON_ID_FORMAT_VERSION, COMBINED_SOURCES, logitDifferences,
+  BOTH_SOURCES_WEIGHT_MAX, COMBINED_MUON_ID_FORMAT, COMBINED_MUON_ID_FORMAT_VERSION, COMBINED_SOURCES, CombinedMuonId, logitDifferences, momentumBin,
   type CalibrationBin, type CombinedMuonIdTables, type CombinedSourceName, validateCombinedMuonIdTables,
 } from "../reco/combinedMuonId.js";
 import { readInputFile, writeFileAtomic } from "../cli/files.js";
@@ -307,14 +311,57 @@ export function fitCombinedMuonId(sample: CombinedSample, provenance: Record<str
       minus: table(-1),
     };
   }
-  return validateCombinedMuonIdTables({
+  const naive = { ...Object.fromEntries(COMBINED_SOURCES.map((n) => [n, new Array<number>(nBins).fill(1)])) } as Record<CombinedSourceName, number[]>;
+  const single = validateCombinedMuonIdTables({
     format: COMBINED_MUON_ID_FORMAT,
     formatVersion: COMBINED_MUON_ID_FORMAT_VERSION,
     momentumEdges: [...edges],
     llrLimit: LLR_LIMIT,
     sources,
+    bothSourcesWeights: naive,
     provenance,
   });
+  return { ...single, bothSourcesWeights: fitBothSourcesWeights(sample, CombinedMuonId.fromJson(single)) };
+}
+
+/** Per momentum bin, the weights of λ_KLM and λ_ECL for tracks with both (see the file comment). */
+export function fitBothSourcesWeights(sample: CombinedSample, single: CombinedMuonId): Record<CombinedSourceName, number[]> {
+  const edges = single.tables.momentumEdges;
+  const nBins = edges.length - 1;
+  const out = { klmDnn: new Array<number>(nBins).fill(1), eclCnn: new Array<number>(nBins).fill(1) };
+  const perBin: { k: number; e: number; y: number }[][] = Array.from({ length: nBins }, () => []);
+  for (let i = 0; i < sample.n; i++) {
+    if (Number.isNaN(sample.klmDnn[i]!) || Number.isNaN(sample.eclCnn[i]!)) continue;
+    const charge = sample.charge[i]! > 0 ? 1 : -1;
+    const k = single.sourceLlr("klmDnn", charge, sample.p[i]!, sample.klmDnn[i]!);
+    const e = single.sourceLlr("eclCnn", charge, sample.p[i]!, sample.eclCnn[i]!);
+    if (k !== null && e !== null) perBin[momentumBin(edges, sample.p[i]!)]!.push({ k, e, y: sample.isMuon[i]! });
+  }
+  perBin.forEach((rows, b) => {
+    const nMu = rows.reduce((a, r) => a + r.y, 0), nPi = rows.length - nMu;
+    if (nMu < CALIBRATION_MIN_TRACKS || nPi < CALIBRATION_MIN_TRACKS) return;
+    let a = 1, c = 1;
+    for (let iteration = 0; iteration < 50; iteration++) {
+      let ga = 0, gc = 0, haa = 0, hac = 0, hcc = 0;
+      for (const r of rows) {
+        const w = r.y === 1 ? 1 / nMu : 1 / nPi;
+        const p = 1 / (1 + Math.exp(-(a * r.k + c * r.e)));
+        ga += w * (r.y - p) * r.k;
+        gc += w * (r.y - p) * r.e;
+        const h = w * p * (1 - p);
+        haa += h * r.k * r.k; hac += h * r.k * r.e; hcc += h * r.e * r.e;
+      }
+      const det = haa * hcc - hac * hac;
+      if (!(det > 0)) return;
+      const da = (hcc * ga - hac * gc) / det, dc = (haa * gc - hac * ga) / det;
+      a += da;
+      c += dc;
+      if (Math.abs(da) + Math.abs(dc) < 1e-9) break;
+    }
+    out.klmDnn[b] = Number(Math.min(BOTH_SOURCES_WEIGHT_MAX, Math.max(0, a)).toFixed(5));
+    out.eclCnn[b] = Number(Math.min(BOTH_SOURCES_WEIGHT_MAX, Math.max(0, c)).toFixed(5));
+  });
+  return out;
 }
 
 /** Loads the shipped models (or the given files) for the combination. */
@@ -365,7 +412,7 @@ export async function runCombinedTrainCommand(opts: CombinedTrainCliOptions, pro
   const tables = fitCombinedMuonId(sample, {
     command, seed, events, tracks: sample.n, tracksWithKlmDnn: withKlm, tracksWithEclCnn: withEcl,
     sample: `μ±/π± guns over θ ${KLM_GUN_THETA_MIN_DEG}°–${KLM_GUN_THETA_MAX_DEG}°, ${KLM_GUN_TRACKS_MIN}–${KLM_GUN_TRACKS_MAX} tracks per event, p flat in ${COMBINED_GUN_P_MIN}–${COMBINED_GUN_P_MAX} GeV/c (even events) and ${COMBINED_GUN_P_MIN}–${COMBINED_LOW_GUN_P_MAX} GeV/c (odd events), nominal conditions`,
-    calibration: `isotonic (pool-adjacent-violators) on ≤ ${CALIBRATION_GROUPS} equal-count score groups, equal priors, pseudo-count ${CALIBRATION_PSEUDO_COUNT}, |λ| ≤ ${LLR_LIMIT}, ≥ ${CALIBRATION_MIN_TRACKS} tracks per species and bin`,
+    calibration: `isotonic (pool-adjacent-violators) on ≤ ${CALIBRATION_GROUPS} equal-count score groups, equal priors, pseudo-count ${CALIBRATION_PSEUDO_COUNT}, |λ| ≤ ${LLR_LIMIT}, ≥ ${CALIBRATION_MIN_TRACKS} tracks per species and bin; both sources: logistic-regression weights per momentum bin`,
     seconds: Math.round((performance.now() - started) / 1000),
   }, { klmDnn: files.klmDnn, eclCnn: `${files.eclCnnPlus}, ${files.eclCnnMinus}` });
   writeFileAtomic(output, JSON.stringify(tables) + "\n");
