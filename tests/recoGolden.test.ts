@@ -26,6 +26,9 @@ import { eclCnnInput } from "../src/reco/eclImage.js";
 import { Random } from "../src/sim/random.js";
 import { eclWindowCellIds, eclWindowEnergies } from "../src/geometry/eclWindow.js";
 import { ECL_N_CRYSTALS } from "../src/geometry/ecl.js";
+import { confinedBelowKlm, swimMuonThroughKlm } from "../src/reco/klmExtrapolation.js";
+import { Propagator, covarianceFromUpperTriangle } from "../src/geometry/propagation.js";
+import { MUON_MASS } from "../src/constants.js";
 
 const LIKELIHOOD_FILE = "weights/klm-likelihood.json";
 /** sha256 of weights/klm-likelihood.json when the likelihood hashes were recorded */
@@ -223,5 +226,36 @@ describe("eclWindowEnergies (digits summed straight into pixels) equals the per-
       windows++;
     }
     expect(windows).toBeGreaterThan(1500);
+  });
+});
+
+describe("swim shortcut for tracks confined below the KLM (no covariance where it cannot matter)", () => {
+  it("final point and stop reason equal the full covariance swim bit for bit, around the confinement radius, both charges, field scales 0.9–1.1", () => {
+    const rng = new Random(6007);
+    const covariance = Array.from({ length: 21 }, (_, k) => ([0, 6, 11, 15, 18, 20].includes(k) ? 1e-4 : 1e-7));
+    const propagator = new Propagator();
+    const observer = { energyLoss() {}, cellEntered() {}, layerCrossing: () => false };
+    let confined = 0, nearEdge = 0;
+    for (let i = 0; i < 4000; i++) {
+      const charge = rng.uniform() < 0.5 ? 1 : -1;
+      const fieldScale = [1, 1, 0.9, 1.1][rng.int(4)]!;
+      // pT 0.1–0.4 GeV/c spans the confinement radius (0.286 GeV/c from the origin at 1.5 T), any pz
+      const pt = 0.1 + 0.3 * rng.uniform(), phi = 2 * Math.PI * rng.uniform(), pz = (rng.uniform() - 0.5) * 3;
+      const track = {
+        charge: charge as 1 | -1, x: (rng.uniform() - 0.5) * 0.2, y: (rng.uniform() - 0.5) * 0.2, z: (rng.uniform() - 0.5) * 4,
+        px: pt * Math.cos(phi), py: pt * Math.sin(phi), pz, covariance,
+      };
+      const isConfined = confinedBelowKlm(track, fieldScale);
+      if (isConfined) confined++;
+      if (isConfined && pt > 0.27) nearEdge++;
+      const swim = swimMuonThroughKlm(track, { fieldScale });
+      propagator.start({ ...track, mass: MUON_MASS }, { fieldScale, covariance: covarianceFromUpperTriangle(covariance) });
+      const stop = propagator.run(observer);
+      const s = propagator.state;
+      expect([swim.finalX, swim.finalY, swim.finalZ, swim.stopReason], `track ${i} (confined ${isConfined})`).toEqual([s.x, s.y, s.z, stop]);
+      if (isConfined) expect(swim.crossings.length).toBe(0);
+    }
+    expect(confined).toBeGreaterThan(1000);
+    expect(nearEdge).toBeGreaterThan(50);
   });
 });

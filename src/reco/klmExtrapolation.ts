@@ -20,8 +20,11 @@
 import {
   BKLM_LAYERS,
   DETECTOR_Z_OFFSET,
+  EKLM_SECTION_INNER_RADIUS,
+  HELIX_K,
   MUID_MIN_PT,
   MUON_MASS,
+  SOLENOID_FIELD,
 } from "../constants.js";
 import {
   Propagator,
@@ -155,6 +158,30 @@ export function projectedPlaneCovariance(
   return [uu, uv, vv];
 }
 
+/**
+ * Safety margin (cm) of confinedBelowKlm against the stepper's 1e-6 cm boundary nudges and rounding
+ * (thousands of boundaries at most within TRANSPORT_MAX_PATH move a point by far less).
+ */
+const CONFINEMENT_MARGIN = 1;
+
+/**
+ * Whether the track provably never enters a KLM cell: its transverse circle in the uniform solenoid
+ * field, centre C = x0⊥ − (ẑ × p)/k and radius pT/|k| (k = HELIX_K·q·Bz, propagation.ts helixAt), lies
+ * inside r < EKLM_SECTION_INNER_RADIUS − margin. Every cell there other than the KLM sees that field
+ * (r < 181.25 cm; at |ζ| ≥ 230 cm, r < 128 cm is outside the world) and the mean-mode stepper only
+ * shortens p along its direction (a smaller circle tangent inside the old one), so the transverse path
+ * stays in the disk; the KLM cells need r ≥ 128 cm (endcap) or more (barrel).
+ */
+export function confinedBelowKlm(track: TrackAtIp, fieldScale: number): boolean {
+  const bz = SOLENOID_FIELD * fieldScale;
+  if (!(bz !== 0 && Number.isFinite(bz))) return false;
+  const k = HELIX_K * track.charge * bz;
+  const cx = track.x + track.py / k;
+  const cy = track.y - track.px / k;
+  const radius = Math.sqrt(track.px * track.px + track.py * track.py) / Math.abs(k);
+  return Math.sqrt(cx * cx + cy * cy) + radius < EKLM_SECTION_INNER_RADIUS - CONFINEMENT_MARGIN;
+}
+
 /** Scratch of the swim's start (Propagator.start copies both). */
 const startCovariance = new Float64Array(36);
 const muonAtStart: { x: number; y: number; z: number; px: number; py: number; pz: number; charge: 1 | -1; mass: number } = {
@@ -176,7 +203,11 @@ export function swimMuonThroughKlm(track: TrackAtIp, options: KlmSwimOptions = {
   particle.x = track.x; particle.y = track.y; particle.z = track.z;
   particle.px = track.px; particle.py = track.py; particle.pz = track.pz;
   particle.charge = track.charge;
-  propagator.start(particle, { fieldScale: options.fieldScale ?? 1, covariance });
+  const fieldScale = options.fieldScale ?? 1;
+  // a track confined below the KLM has no crossing and the covariance never feeds back into its path
+  // outside the KLM (only a Kalman update at a crossing does): it is swum without one, same final point
+  const confined = confinedBelowKlm(track, fieldScale);
+  propagator.start(particle, { fieldScale, covariance: confined ? null : covariance });
   swim.swum = true;
   const keep = options.keepCrossings !== false;
   const reused: KlmLayerCrossing | null = keep ? null : {
