@@ -152,7 +152,7 @@ export function combinedDemoTable(evaluation: CombinedEvaluation): string {
   const label = { combined: "combined", klmDnn: "KLM DNN", eclCnn: "ECL CNN" } as const;
   const lines = [
     `Combined muon probability (ECL CNN ⊕ KLM DNN, calibrated): ${e.overall.tracks} tracks (${e.overall.muons} μ, ${e.overall.pions} π), p 0.2–5 GeV/c`,
-    `${"".padEnd(10)}${COMBINED_METHODS.map((m) => ` │ ${label[m].padEnd(25)}`).join("")}`,
+    `${"".padEnd(10)}${COMBINED_METHODS.map((m) => ` │ ${label[m].padEnd(25)}`).join("")}`.trimEnd(),
     `${"p (GeV/c)".padEnd(10)}${COMBINED_METHODS.map(() => ` │ ${"cover".padStart(5)}  ${"fake@90%".padStart(8)}  ${"eff@2%".padStart(8)}`).join("")}`,
   ];
   for (const set of [e.overall, ...e.byMomentum]) {
@@ -245,7 +245,7 @@ async function indexHtml(x: IndexInputs): Promise<string> {
   const hp = x.klm.klm.hitPatterns;
   if (hp) {
     const nHit = (counts: number[][]): number[] => counts[0]!.map((_, h) => counts.reduce((a, row) => a + row[h]!, 0));
-    const series = [["muons", nHit(hp.muonCounts)], ["all pions", nHit(hp.pionCounts)], ["pions faking muons (likelihood, 90 % cut)", nHit(hp.fakePionCounts)]] as const;
+    const series = [["muons", nHit(hp.muonCounts)], ["all pions", nHit(hp.pionCounts)], ["fake pions (likelihood 90 % cut)", nHit(hp.fakePionCounts)]] as const;
     const values = series.flatMap(([name, hist]) => {
       const total = hist.reduce((a, b) => a + b, 0);
       return hist.map((c, h) => ({ nHit: h, fraction: total > 0 ? c / total : 0, tracks: name }));
