@@ -4,7 +4,15 @@
  * calibrated probability from an over-confident one, and the shipped calibration loads and scores
  * simulated tracks.
  */
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseReconstructOptions, runReconstruct } from "../src/cli/reconstruct.js";
+import { readReconstructedRows } from "../src/reco/klmRowFile.js";
+import { rowToJsonLine } from "../src/sim/io.js";
+import { defaultDetectorConditions, eventRandom, simulateEvent } from "../src/sim/event.js";
+import { generateGunEvent } from "../src/sim/generators.js";
+import type { SimTrackRow } from "../src/sim/types.js";
 import { describe, expect, it } from "vitest";
 import { FormatError, InputError } from "../src/errors.js";
 import { Random } from "../src/sim/random.js";
@@ -12,7 +20,7 @@ import {
   COMBINED_MUON_ID_FORMAT, COMBINED_MUON_ID_FORMAT_VERSION, CombinedMuonId, interpolateLlr, momentumBin,
   type CalibrationBin, type CombinedMuonIdTables,
 } from "../src/reco/combinedMuonId.js";
-import { buildCombinedSample, fitBothSourcesWeights, fitCalibrationBin, loadCombinedModels, DEFAULT_COMBINED_OUTPUT, type CombinedSample } from "../src/train/combinedMuonId.js";
+import { buildCombinedSample, combinedStudyGuns, fitBothSourcesWeights, fitCalibrationBin, loadCombinedModels, DEFAULT_COMBINED_OUTPUT, type CombinedSample } from "../src/train/combinedMuonId.js";
 import { evaluateCombined, reliability } from "../src/eval/combined.js";
 
 /** Scores of two unit Gaussians at ±1: the true λ(s) = ln[N(s; 1, 1)/N(s; −1, 1)] = 2s. */
@@ -183,4 +191,44 @@ describe.skipIf(!existsSync(DEFAULT_COMBINED_OUTPUT))("the shipped calibration",
     expect(e.overall.methods.combined.auc!).toBeGreaterThan(e.overall.methods.eclCnn.auc!);
     expect(e.overall.methods.combined.coverage).toBeGreaterThan(e.overall.methods.klmDnn.coverage);
   });
+});
+
+describe.skipIf(!existsSync(DEFAULT_COMBINED_OUTPUT) || !existsSync("weights/klm-dnn.safetensors"))("muid reconstruct", () => {
+  it("adds the combined probability and its sources to every row", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "muid-combined-"));
+    try {
+      const [, lowGun] = combinedStudyGuns();
+      const rows: SimTrackRow[] = [];
+      for (let e = 0; e < 40; e++) {
+        const rng = eventRandom(123, e);
+        rows.push(...simulateEvent(generateGunEvent(lowGun, rng), e, rng, defaultDetectorConditions()));
+      }
+      const input = join(dir, "rows.jsonl"), output = join(dir, "out.jsonl");
+      writeFileSync(input, rows.map((r) => rowToJsonLine(r) + "\n").join(""));
+      const sink = { write: () => true } as unknown as NodeJS.WritableStream;
+      await runReconstruct(parseReconstructOptions({ data: input, output, quiet: true }), sink);
+      const out = readReconstructedRows(output);
+      const id = CombinedMuonId.fromJsonText(readFileSync(DEFAULT_COMBINED_OUTPUT, "utf8"));
+      const masks = new Set<number>();
+      let checked = 0;
+      out.forEach((row) => {
+        const { combined, combinedSources, dnn } = row.klm.muonId as Record<string, number>;
+        expect(combined).toBeGreaterThanOrEqual(0);
+        expect(combined).toBeLessThanOrEqual(1);
+        masks.add(combinedSources!);
+        if (combinedSources === 0) expect(combined).toBe(0.5);
+        // KLM only: the calibration applied to the DNN's own logit, ln(p/(1 − p)) (float32 p: away from 0 and 1)
+        if (combinedSources === 1 && dnn! > 0.02 && dnn! < 0.98) {
+          const p = Math.hypot(row.ip.px, row.ip.py, row.ip.pz);
+          const expected = id.probability({ p, charge: row.ip.charge, klmDnn: Math.log(dnn! / (1 - dnn!)) }).probability;
+          expect(combined).toBeCloseTo(expected, 4);
+          checked++;
+        }
+      });
+      expect(checked).toBeGreaterThan(0);
+      expect([...masks].sort()).toEqual([0, 1, 2, 3]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
 });
