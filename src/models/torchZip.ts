@@ -283,7 +283,19 @@ function intTuple(v: unknown, what: string): number[] {
  * backward_hooks[, metadata])`: the view `storage[offset + Σ index_i·stride_i]`, materialised
  * contiguous. Every element the view reaches must lie inside its storage.
  */
-export function rebuildTensor(args: readonly unknown[]): TorchTensor {
+/**
+ * Largest tensor one view may materialise, bytes. A view with stride 0 repeats storage elements, so a
+ * 4-byte storage could otherwise expand to gigabytes (a "view bomb"); the real models hold at most
+ * ~1.6 MB per tensor (ECL CNN fc1.weight).
+ */
+export const MAX_TORCH_TENSOR_BYTES = 256 * 1024 * 1024;
+
+/** Bytes left for materialised tensors of one archive (loadTorchZip starts it at the zip's maxTotalBytes). */
+export interface TensorBudget {
+  remainingBytes: number;
+}
+
+export function rebuildTensor(args: readonly unknown[], budget?: TensorBudget): TorchTensor {
   if (args.length < 4) throw new FormatError(`torch _rebuild_tensor_v2 takes at least 4 arguments, got ${args.length}`);
   const [storage, offset, sizeArg, strideArg] = args;
   if (!(storage instanceof TorchStorage)) throw new FormatError(`torch _rebuild_tensor_v2 expects a storage, got a ${pickleTypeName(storage)}`);
@@ -294,14 +306,22 @@ export function rebuildTensor(args: readonly unknown[]): TorchTensor {
   const start = offset as number;
   let numel = 1;
   for (const d of size) numel *= d;
-  const out = allocate(storage.dtype, numel);
-  if (numel === 0) return new TorchTensor(storage.dtype, size.slice(), out);
+  if (numel === 0) return new TorchTensor(storage.dtype, size.slice(), allocate(storage.dtype, 0));
   let last = start;
   for (let i = 0; i < size.length; i++) last += (size[i] - 1) * stride[i];
   if (!Number.isSafeInteger(last) || last >= storage.numel)
     throw new FormatError(
       `torch tensor view (offset ${start}, size [${size}], stride [${stride}]) reaches element ${last} of storage "${storage.key}", which holds ${storage.numel}`,
     );
+  // checked before allocating: a stride-0 view of a small storage can ask for any size
+  const bytes = numel * DTYPE_ITEMSIZE[storage.dtype];
+  if (!Number.isSafeInteger(bytes) || bytes > MAX_TORCH_TENSOR_BYTES)
+    throw new UnsafeFileError(`torch tensor view of size [${size}] would materialise ${numel} elements, more than the limit of ${MAX_TORCH_TENSOR_BYTES} bytes per tensor`);
+  if (budget !== undefined) {
+    if (bytes > budget.remainingBytes) throw new UnsafeFileError(`torch archive materialises more tensor bytes than its limit (zip maxTotalBytes)`);
+    budget.remainingBytes -= bytes;
+  }
+  const out = allocate(storage.dtype, numel);
   const src = storage.data as unknown as ArrayLike<number | bigint>;
   const dst = out as unknown as { [i: number]: number | bigint };
   // Odometer over the index space in row-major order.
@@ -430,6 +450,11 @@ export function loadTorchZip(bytes: Uint8Array, options: TorchLoadOptions): Torc
     storages.set(key, storage);
     return storage;
   };
-  const value = unpickle(zip.read(pkls[0]), { globals: options.globals, persistentLoad, limits: options.pickleLimits });
+  // Every tensor the pickle materialises draws from one budget: many views of one storage cannot
+  // multiply the archive's bytes beyond the zip limit.
+  const budget: TensorBudget = { remainingBytes: { ...DEFAULT_ZIP_LIMITS, ...options.zipLimits }.maxTotalBytes };
+  const globals: Record<string, PickleGlobal> = {};
+  for (const [name, impl] of Object.entries(options.globals)) globals[name] = impl === rebuildTensor ? (args: readonly unknown[]) => rebuildTensor(args, budget) : impl;
+  const value = unpickle(zip.read(pkls[0]), { globals, persistentLoad, limits: options.pickleLimits });
   return { prefix, version, value };
 }

@@ -7,8 +7,10 @@ import { MODEL_FORMAT, MODEL_FORMAT_VERSION, type ModelBundle, type LayerSpec, t
  * Throws ModelError (or VersionError) naming the first problem found.
  */
 export function validateModel(bundle: ModelBundle): Map<string, number> {
+  if (bundle === null || typeof bundle !== "object") throw new ModelError("model bundle is missing");
   const { card, tensors } = bundle;
   if (card === null || typeof card !== "object") throw new ModelError("model card is missing");
+  if (!(tensors instanceof Map)) throw new ModelError("model tensors must be a Map of name → tensor");
   if (card.format !== MODEL_FORMAT) throw new ModelError(`model card format is ${JSON.stringify(card.format)}, expected "${MODEL_FORMAT}"`);
   if (card.formatVersion !== MODEL_FORMAT_VERSION)
     throw new VersionError(`model format version ${card.formatVersion} is not supported (this build reads version ${MODEL_FORMAT_VERSION})`);
@@ -17,19 +19,24 @@ export function validateModel(bundle: ModelBundle): Map<string, number> {
   if (!Array.isArray(card.outputs) || card.outputs.length !== 1) throw new ModelError("model card must list exactly one output (the logits)");
 
   const size = new Map<string, number>();
+  let rowElements = 0;
+  if (card.layers.length > MAX_LAYERS) throw new ModelError(`model card lists ${card.layers.length} layers, more than the limit of ${MAX_LAYERS}`);
   for (const input of card.inputs) {
+    if (input === null || typeof input !== "object") throw new ModelError("an input is not an object");
     if (typeof input.name !== "string" || input.name === "") throw new ModelError("an input has no name");
     if (size.has(input.name)) throw new ModelError(`input "${input.name}" is listed twice`);
     if (!isShape(input.shape) || input.shape.length === 0) throw new ModelError(`input "${input.name}" has an invalid shape`);
     if (input.kind !== "float" && input.kind !== "index") throw new ModelError(`input "${input.name}" has unknown kind ${JSON.stringify(input.kind)}`);
     if (input.kind === "index") {
-      if (!Array.isArray(input.range) || !Number.isInteger(input.range[0]) || !Number.isInteger(input.range[1]) || input.range[0] > input.range[1])
-        throw new ModelError(`index input "${input.name}" needs an integer range [min, max]`);
+      if (!Array.isArray(input.range) || !isInt32(input.range[0]) || !isInt32(input.range[1]) || input.range[0] > input.range[1])
+        throw new ModelError(`index input "${input.name}" needs an integer range [min, max] within ±2^31 (ids are int32 in wasm memory)`);
       if (product(input.shape) !== 1) throw new ModelError(`index input "${input.name}" must hold one id per row`);
     }
     const n = product(input.shape);
+    checkValueSize(input.name, n);
     if (input.features !== undefined && (!Array.isArray(input.features) || input.features.length !== n))
       throw new ModelError(`input "${input.name}" names ${input.features?.length} features for ${n} values`);
+    rowElements += n;
     size.set(input.name, n);
   }
 
@@ -37,9 +44,14 @@ export function validateModel(bundle: ModelBundle): Map<string, number> {
     if (typeof name !== "string") throw new ModelError(`${layer.op} layer "${layer.output}" has no ${what} tensor name`);
     const t = tensors.get(name);
     if (t === undefined) throw new ModelError(`${layer.op} layer "${layer.output}" needs tensor "${name}", which the file does not contain`);
+    if (t === null || typeof t !== "object") throw new ModelError(`tensor "${name}" is not a tensor`);
     if (t.dtype !== "F32") throw new ModelError(`tensor "${name}" has dtype ${t.dtype}; layers read F32`);
+    if (!isShape(t.shape)) throw new ModelError(`tensor "${name}" has an invalid shape`);
     if (t.shape.length !== shape.length || shape.some((d, i) => d !== null && t.shape[i] !== d))
       throw new ModelError(`tensor "${name}" has shape [${t.shape}], ${layer.op} layer "${layer.output}" expects [${shape.map((d) => d ?? "*")}]`);
+    // the kernels copy exactly product(shape) floats: the data must be a Float32Array of that length
+    if (!(t.data instanceof Float32Array) || t.data.length !== product(t.shape))
+      throw new ModelError(`tensor "${name}" of shape [${t.shape}] must hold ${product(t.shape)} float32 values, it holds ${ArrayBuffer.isView(t.data) ? `${(t.data as Float32Array).length} values in a ${(t.data as { constructor: { name: string } }).constructor.name}` : typeof t.data}`);
     return t;
   };
   const read = (name: unknown, layer: LayerSpec): number => {
@@ -57,7 +69,7 @@ export function validateModel(bundle: ModelBundle): Map<string, number> {
       case "batchnorm": {
         const n = read(layer.input, layer);
         for (const k of ["weight", "bias", "runningMean", "runningVar"] as const) tensor(layer[k], layer, k, [n]);
-        if (!(layer.eps > 0)) throw new ModelError(`batchnorm layer "${layer.output}" needs eps > 0`);
+        if (typeof layer.eps !== "number" || !(layer.eps > 0) || !Number.isFinite(layer.eps)) throw new ModelError(`batchnorm layer "${layer.output}" needs a finite eps > 0`);
         out = n;
         break;
       }
@@ -89,7 +101,7 @@ export function validateModel(bundle: ModelBundle): Map<string, number> {
         if (n !== 1) throw new ModelError(`embedding layer "${layer.output}" reads "${layer.input}" of ${n} values; it takes one id per row`);
         const idx = card.inputs.find((i) => i.name === layer.input);
         if (idx === undefined || idx.kind !== "index") throw new ModelError(`embedding layer "${layer.output}" must read an index input`);
-        if (!Number.isInteger(layer.indexOffset)) throw new ModelError(`embedding layer "${layer.output}" needs an integer indexOffset`);
+        if (!isInt32(layer.indexOffset)) throw new ModelError(`embedding layer "${layer.output}" needs an integer indexOffset within ±2^31`);
         const wt = tensor(layer.weight, layer, "weight", [null, null]);
         const [lo, hi] = idx.range!;
         if (lo + layer.indexOffset < 0 || hi + layer.indexOffset >= wt.shape[0])
@@ -105,15 +117,42 @@ export function validateModel(bundle: ModelBundle): Map<string, number> {
       default:
         throw new ModelError(`unknown layer op ${JSON.stringify((layer as { op: unknown }).op)}`);
     }
+    checkValueSize(layer.output, out);
+    rowElements += out;
+    if (rowElements > MAX_ROW_ELEMENTS)
+      throw new ModelError(`the model's values hold more than ${MAX_ROW_ELEMENTS} elements per row (limit MAX_ROW_ELEMENTS) at layer "${layer.output}"`);
     size.set(layer.output, out);
   }
 
   const output = card.outputs[0];
+  if (output === null || typeof output !== "object" || typeof output.name !== "string") throw new ModelError("the model output has no name");
+  if (!isShape(output.shape)) throw new ModelError(`output "${output.name}" has an invalid shape`);
   const last = card.layers[card.layers.length - 1];
   if (output.name !== last.output) throw new ModelError(`output "${output.name}" is not the value of the last layer ("${last.output}")`);
   if (size.get(output.name) !== product(output.shape) || !Array.isArray(output.classes) || output.classes.length !== size.get(output.name))
     throw new ModelError(`output "${output.name}" has ${size.get(output.name)} values; the card declares shape [${output.shape}] and ${output.classes?.length} classes`);
   return size;
+}
+
+/**
+ * Limits that bound what a (possibly hostile) card can make the runtime allocate, independently of
+ * its tensors: a card of a few bytes could otherwise declare an input of 10^9 values that no layer
+ * reads and make Model.create reserve gigabytes. Our largest real value is the ECL CNN's conv output,
+ * 64 × 7 × 7 = 3136 per row (ecl.md §1.2); the limits leave three orders of magnitude of room.
+ */
+/** Most elements one named value (input or layer output) may hold per row. */
+export const MAX_VALUE_ELEMENTS = 1 << 20;
+/** Most elements all values of a model may hold per row together (activations of one row: ≤ 64 MiB). */
+export const MAX_ROW_ELEMENTS = 1 << 24;
+/** Most layers a card may list (real models have 2–7). */
+export const MAX_LAYERS = 4096;
+
+function checkValueSize(name: string, n: number): void {
+  if (n > MAX_VALUE_ELEMENTS) throw new ModelError(`value "${name}" holds ${n} elements per row, more than the limit of ${MAX_VALUE_ELEMENTS} (MAX_VALUE_ELEMENTS)`);
+}
+
+function isInt32(v: unknown): v is number {
+  return Number.isInteger(v) && (v as number) >= -(2 ** 31) && (v as number) < 2 ** 31;
 }
 
 function checkActivation(act: unknown, alpha: unknown, name: string): void {

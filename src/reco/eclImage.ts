@@ -9,7 +9,7 @@
  */
 import { ECL_CLIP_ENERGY, ECL_THRESHOLD_DEFAULT } from "../constants.js";
 import { InputError } from "../errors.js";
-import { phiIdOf, thetaIdOf } from "../geometry/ecl.js";
+import { ECL_N_CRYSTALS, phiIdOf, thetaIdOf } from "../geometry/ecl.js";
 import { ECL_CNN_THETA_ID_MAX, ECL_CNN_THETA_ID_MIN, ECL_WINDOW_PIXELS, eclWindowEnergies } from "../geometry/eclWindow.js";
 import type { EclDigit, TrackAtIp } from "../sim/types.js";
 import { extrapolateToEcl, type EclEntry } from "./eclExtrapolation.js";
@@ -85,6 +85,9 @@ export function isInEclCnnPtAcceptance(pt: number): boolean {
  * acceptance: that is an `accepted: false` result with its reason.
  */
 export function eclCnnInput(track: TrackAtIp, digits: readonly EclDigit[], options: EclImageOptions = {}): EclImageResult {
+  checkTrackAtIp(track);
+  checkEclDigits(digits);
+  if (options === null || typeof options !== "object") throw new InputError("ECL image options must be an object");
   const threshold = options.threshold ?? ECL_THRESHOLD_DEFAULT;
   if (!Number.isFinite(threshold) || threshold < 0) throw new InputError(`ECL pixel threshold ${threshold} GeV must be a finite number ≥ 0`);
   const entry = extrapolateToEcl(track, { fieldScale: options.fieldScale });
@@ -94,6 +97,30 @@ export function eclCnnInput(track: TrackAtIp, digits: readonly EclDigit[], optio
   if (!isInEclCnnPtAcceptance(entry.pt)) return { accepted: false, reason: "outside-pt-acceptance", entry };
   const image = preprocessEclPixels(eclWindowEnergies(entry.cellId, digits, new Float32Array(ECL_WINDOW_PIXELS)), threshold);
   return { accepted: true, image, pt: entry.pt, thetaId, phiId: phiIdOf(entry.cellId), cellId: entry.cellId, entry };
+}
+
+/** API boundary of eclCnnInput: a finite IP state and charge ±1 (the extrapolation assumes both). */
+function checkTrackAtIp(track: TrackAtIp): void {
+  if (track === null || typeof track !== "object") throw new InputError("ECL image: the track must be an object with x, y, z, px, py, pz, charge");
+  const values = [track.x, track.y, track.z, track.px, track.py, track.pz];
+  if (!values.every((v) => typeof v === "number" && Number.isFinite(v))) throw new InputError("ECL image: track position and momentum at the IP must be finite numbers");
+  if (track.px === 0 && track.py === 0 && track.pz === 0) throw new InputError("ECL image: track momentum is zero");
+  if (track.charge !== 1 && track.charge !== -1) throw new InputError(`ECL image: track charge must be ±1 (got ${String(track.charge)})`);
+}
+
+/**
+ * Every digit must name a crystal (integer cellId 1..8736, ecl.md §2.1) and carry a finite energy.
+ * Negative energies are allowed (calibrated noise can be negative): the preprocessing sets every pixel
+ * below the threshold to 0 (ecl.md §1.5), so they read as empty crystals. Several digits of one crystal add up.
+ */
+function checkEclDigits(digits: readonly EclDigit[]): void {
+  if (!Array.isArray(digits)) throw new InputError("ECL digits must be an array of {cellId, energy}");
+  for (let i = 0; i < digits.length; i++) {
+    const d = digits[i] as EclDigit | null | undefined;
+    if (d === null || typeof d !== "object") throw new InputError(`ECL digit ${i} is not an object {cellId, energy}`);
+    if (!Number.isInteger(d.cellId) || d.cellId < 1 || d.cellId > ECL_N_CRYSTALS) throw new InputError(`ECL digit ${i}: cellId ${String(d.cellId)} is not a crystal (integer 1..${ECL_N_CRYSTALS})`);
+    if (typeof d.energy !== "number" || !Number.isFinite(d.energy)) throw new InputError(`ECL digit ${i} (cellId ${d.cellId}): energy ${String(d.energy)} is not a finite number (GeV)`);
+  }
 }
 
 /** The CNN inputs of many accepted tracks, batched as Model.predict takes them. */

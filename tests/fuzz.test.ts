@@ -1,0 +1,40 @@
+/**
+ * The CI fuzz run (issue 8): every target of tests/fuzz/targets.ts with a fixed fast-check seed and a
+ * share of FUZZ_CI_CASES cases by weight. Every case must end in a valid result or a typed MuidError;
+ * a crash (any other exception, a wasm trap, a failed result check, a case over the hang guard) fails
+ * the test with its input printed. The long run (≥ 100 000 cases) is `node scripts/fuzz.mjs`.
+ */
+import { describe, expect, it } from "vitest";
+import { runTarget, summaryLine, type FuzzOutcome } from "./fuzz/harness.js";
+import { FUZZ_TARGETS } from "./fuzz/targets.js";
+
+/** Total cases of the CI run (the long run takes --cases). */
+const FUZZ_CI_CASES = Number(process.env.MUID_FUZZ_CASES ?? 12_000);
+const FUZZ_CI_SEED = 20260508;
+/** A case slower than this is a hang finding (generous: the CI machine is shared and slow). */
+const SLOW_CASE_MS = 5000;
+
+describe("fuzz (CI run)", () => {
+  const outcomes: FuzzOutcome[] = [];
+  const totalWeight = FUZZ_TARGETS.reduce((s, t) => s + t.weight, 0);
+  for (const target of FUZZ_TARGETS) {
+    const cases = Math.round((FUZZ_CI_CASES * target.weight) / totalWeight);
+    it(`${target.name}: ${cases} cases, typed errors only`, { timeout: 120_000 }, async () => {
+      const outcome = await runTarget(target, { cases, seed: FUZZ_CI_SEED, slowMs: SLOW_CASE_MS });
+      outcomes.push(outcome);
+      console.log(summaryLine(outcome));
+      for (const crash of outcome.crashes.slice(0, 5)) console.log(`[fuzz]   CRASH ${crash.error}\n[fuzz]     input ${crash.input}`);
+      if (outcome.skipped === undefined) expect(outcome.cases).toBe(cases);
+      expect(outcome.crashes).toEqual([]);
+    });
+  }
+  it("total", () => {
+    const cases = outcomes.reduce((s, o) => s + o.cases, 0);
+    const typed = outcomes.reduce((s, o) => s + o.typed, 0);
+    const crashes = outcomes.reduce((s, o) => s + o.crashes.length, 0);
+    const seconds = outcomes.reduce((s, o) => s + o.totalMs, 0) / 1000;
+    console.log(`[fuzz] total: ${cases} cases over ${outcomes.length} targets, ${typed} typed errors, ${crashes} crashes, ${seconds.toFixed(1)} s (seed ${FUZZ_CI_SEED})`);
+    expect(crashes).toBe(0);
+    if (process.env.MUID_FUZZ_CASES === undefined) expect(cases).toBeGreaterThanOrEqual(10_000 - (outcomes.some((o) => o.skipped) ? 2000 : 0));
+  });
+});
