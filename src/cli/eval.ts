@@ -152,6 +152,7 @@ export async function runCombinedEvalCommand(opts: EvalCliOptions, progress: Nod
     if (!opts.quiet) progress.write(`muid eval combined: ${text}\n`);
   };
   if (opts.data !== undefined) throw new OptionError("--task combined simulates its sample in process (--events, --seed); --data is not read");
+  if (opts.robustnessEvents !== undefined) throw new OptionError("--robustness-events applies to --task ecl and klm (the demo shows their scans), not to combined");
   const events = integer("--events", opts.events, 1, 1e8) ?? DEFAULT_COMBINED_EVAL_EVENTS;
   const seed = integer("--seed", opts.seed, 0, 4294967295) ?? DEFAULT_COMBINED_EVAL_SEED;
   const calibrationFile = opts.calibration ?? DEFAULT_COMBINED_OUTPUT;
