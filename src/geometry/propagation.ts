@@ -196,6 +196,11 @@ const ENDCAP_BOUNDS = new Float64Array(ENDCAP_CELLS + 1);
   }
   ENDCAP_BOUNDS[ENDCAP_CELLS] = EKLM_SECTION_FRONT + EKLM_SECTION_LENGTH;
 }
+/** Whether each bounds array is non-decreasing (findCellNear's condition). */
+const BARREL_BOUNDS_SORTED = BARREL_BOUNDS.map((b) => isNonDecreasing(b, BARREL_CELLS));
+const ENDCAP_BOUNDS_SORTED = isNonDecreasing(ENDCAP_BOUNDS, ENDCAP_CELLS);
+const COIL_BOUNDS_SORTED = isNonDecreasing(COIL_BOUNDS_ARRAY, COIL_MATERIAL.length);
+const TRACKER_BOUNDS_SORTED = isNonDecreasing(TRACKER_BOUNDS, TRACKER_BOUNDS.length - 1);
 
 /**
  * Normals (−sin e, cos e) of the barrel sector edge planes at e = φ_s ± 22.5° (index = sector 1–8), computed
@@ -224,6 +229,26 @@ function findCell(bounds: ArrayLike<number>, n: number, v: number): number {
     else hi = mid;
   }
   return lo;
+}
+
+/**
+ * findCell starting from a guess (the previous cell; a step mostly ends in it or a neighbour): a k with
+ * (k = 0 or bounds[k] ≤ v) and (k = n − 1 or bounds[k + 1] > v) is where the binary search ends, and on
+ * non-decreasing bounds only one k satisfies both, so checking the guess and its neighbours returns the
+ * same cell. Unsorted bounds (none in this layout) always take the binary search.
+ */
+function findCellNear(bounds: ArrayLike<number>, sorted: boolean, n: number, v: number, guess: number): number {
+  if (sorted) {
+    for (let k = guess - 1; k <= guess + 1; k++) {
+      if (k >= 0 && k < n && (k === 0 || bounds[k]! <= v) && (k === n - 1 || bounds[k + 1]! > v)) return k;
+    }
+  }
+  return findCell(bounds, n, v);
+}
+
+function isNonDecreasing(bounds: ArrayLike<number>, n: number): boolean {
+  for (let k = 1; k < n; k++) if (!(bounds[k]! >= bounds[k - 1]!)) return false;
+  return true;
 }
 
 /**
@@ -459,7 +484,7 @@ export class Propagator {
       if (az < BKLM_HALF_LENGTH && perp >= BKLM_INNER_RADIUS) {
         this.cellKind = CELL_BARREL_KLM;
         this.cellSector = sector;
-        const k = findCell(BARREL_BOUNDS[sector - 1]!, BARREL_CELLS, perp);
+        const k = findCellNear(BARREL_BOUNDS[sector - 1]!, BARREL_BOUNDS_SORTED[sector - 1]!, BARREL_CELLS, perp, this.cellIndex);
         this.cellIndex = k;
         if (k % 3 === 2) {
           this.cellMaterial = MATERIAL_IRON;
@@ -475,7 +500,7 @@ export class Propagator {
       }
       this.cellKind = CELL_ENDCAP_KLM;
       this.cellSector = endcapSectorOf(x, y);
-      const k = findCell(ENDCAP_BOUNDS, ENDCAP_CELLS, az);
+      const k = findCellNear(ENDCAP_BOUNDS, ENDCAP_BOUNDS_SORTED, ENDCAP_CELLS, az, this.cellIndex);
       this.cellIndex = k;
       if (k === 0 || (k - 1) % 3 === 2) {
         this.cellMaterial = MATERIAL_IRON;
@@ -491,7 +516,7 @@ export class Propagator {
     this.bz = solenoidField(x, y, z, this.fieldScale);
     if (r >= COIL_INNER_RADIUS && r < COIL_OUTER_RADIUS && az < COIL_HALF_LENGTH) {
       this.cellKind = CELL_COIL;
-      const k = findCell(COIL_BOUNDS_ARRAY, COIL_MATERIAL.length, r);
+      const k = findCellNear(COIL_BOUNDS_ARRAY, COIL_BOUNDS_SORTED, COIL_MATERIAL.length, r, this.cellIndex);
       this.cellIndex = k;
       this.cellMaterial = COIL_MATERIAL[k]!;
       return;
@@ -515,7 +540,7 @@ export class Propagator {
     }
     if (r < ECL_FRONT_RADIUS && z > ECL_BACKWARD_FRONT_PLANE && z < ECL_FORWARD_FRONT_PLANE) {
       this.cellKind = CELL_TRACKER;
-      this.cellIndex = findCell(TRACKER_BOUNDS, TRACKER_BOUNDS.length - 1, r);
+      this.cellIndex = findCellNear(TRACKER_BOUNDS, TRACKER_BOUNDS_SORTED, TRACKER_BOUNDS.length - 1, r, this.cellIndex);
       return;
     }
     if (r < BEAMLINE_RADIUS) {
@@ -1125,12 +1150,12 @@ export class Propagator {
       const pIn = this.hP;
       const mass = s.mass;
       const material = this.cellMaterial;
-      if (Math.sqrt(pIn * pIn + mass * mass) - mass <= TRANSPORT_MIN_KINETIC_ENERGY) return STOP_RANGED_OUT;
+      const tIn = Math.sqrt(pIn * pIn + mass * mass) - mass;
+      if (tIn <= TRANSPORT_MIN_KINETIC_ENERGY) return STOP_RANGED_OUT;
       // physics limit first (energy loss per step, CsI deposit granularity, vacuum step), then geometry
       let limit = VACUUM_MAX_STEP;
       if (material !== MATERIAL_VACUUM) {
         const table = this.tableFor(material);
-        const tIn = Math.sqrt(pIn * pIn + mass * mass) - mass;
         const rangeIn = table.range(tIn);
         const residual = rangeIn - table.rangeAt(TRANSPORT_MIN_KINETIC_ENERGY);
         if (residual < 3) limit = Math.max(residual, 0) + 1e-3;
