@@ -127,7 +127,7 @@ export async function runBench(opts: BenchCliOptions, out: NodeJS.WritableStream
   const node = await runNodeBench(weights, simulated, { engines, rounds, warmup, warmupSeconds, onProgress: progress });
 
   progress("measuring the wasm f32x4 peak and the dense kernels …");
-  const peak = await measurePeak(weights.bundles.klmDnn, quick ? { calls: 3, targetMs: 10 } : {});
+  const peak = await measurePeak(weights.bundles.klmDnn, quick ? { calls: 9, targetMs: 3 } : {});
 
   let workers: BenchDocument["workers"] = null;
   if (opts.workers !== false) {
