@@ -31,7 +31,7 @@ import { COMBINED_METHODS, combinedReportHtml, evaluateCombined, type CombinedEv
 import { KLM_METHODS, type KlmEvaluation } from "../eval/klm.js";
 import type { EclEvaluation } from "../eval/ecl.js";
 import { escapeHtml, svgOf } from "../eval/plots.js";
-import { buildCombinedSample, DEFAULT_COMBINED_OUTPUT, loadCombinedModels } from "../train/combinedMuonId.js";
+import { buildCombinedSample, DEFAULT_COMBINED_OUTPUT, eventProgress, loadCombinedModels, type CombinedSample } from "../train/combinedMuonId.js";
 import { DEFAULT_ECL_CNN_MINUS, DEFAULT_ECL_CNN_PLUS, runEclEvalCommand } from "./eval.js";
 import { DEFAULT_KLM_DNN, DEFAULT_KLM_LIKELIHOOD, klmSummaryTable, parseKlmEvalOptions, runKlmEval } from "./evalKlm.js";
 import { readInputFile, writeFileAtomic } from "./files.js";
@@ -122,7 +122,13 @@ export async function runDemo(opts: DemoOptions, out: NodeJS.WritableStream = pr
     stage(`simulating ${combinedEvents} events (p 0.2–5 GeV/c) for the combined muon probability`);
     const calibration = CombinedMuonId.fromJsonText(new TextDecoder().decode(readInputFile(DEFAULT_COMBINED_OUTPUT)));
     const models = await loadCombinedModels({ klmDnn: DEFAULT_KLM_DNN, eclCnnPlus: DEFAULT_ECL_CNN_PLUS, eclCnnMinus: DEFAULT_ECL_CNN_MINUS });
-    const sample = await buildCombinedSample({ events: combinedEvents, seed, models });
+    const bar = eventProgress("muid demo: combined sample", combinedEvents, progress, opts.quiet === true);
+    let sample: CombinedSample;
+    try {
+      sample = await buildCombinedSample({ events: combinedEvents, seed, models, progressEvery: bar.every, onProgress: bar.update });
+    } finally {
+      bar.stop();
+    }
     combined = evaluateCombined(sample, calibration, { calibration: DEFAULT_COMBINED_OUTPUT, events: combinedEvents, seed, sample: "combined study guns (p 0.2–5 and 0.2–2 GeV/c, θ 18°–155°, 4–16 tracks)" });
     writeFileAtomic(join(dir, "combined.json"), JSON.stringify(combined, null, 1) + "\n");
     writeFileAtomic(join(dir, "combined.html"), await combinedReportHtml(combined));

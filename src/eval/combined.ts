@@ -45,6 +45,8 @@ export interface CombinedFigureSet {
   muons: number;
   pions: number;
   methods: Record<CombinedMethodName, CombinedMethodFigures>;
+  /** expected calibration error of the combined probability on the range's tracks with information */
+  calibrationError: number | null;
 }
 
 export interface ReliabilityBin {
@@ -119,7 +121,10 @@ function figures(rows: ArrayLike<number>, sample: CombinedSample, scored: Return
       roc: rocPoints > 1 ? sampledRoc(s, labels, rocPoints) : null,
     };
   }
-  return { pMin, pMax, tracks: rows.length, muons, pions: rows.length - muons, methods };
+  const informed = Array.from(rows).filter((i) => scored.has.combined[i] === 1);
+  const informedMuons = informed.reduce((a, i) => a + sample.isMuon[i]!, 0);
+  const calibrationError = informedMuons > 0 && informedMuons < informed.length ? reliability(scored.probability, sample.isMuon, informed).calibrationError : null;
+  return { pMin, pMax, tracks: rows.length, muons, pions: rows.length - muons, methods, calibrationError };
 }
 
 /** Reliability of the predicted probabilities of the tracks `rows` that have information. */
@@ -190,11 +195,12 @@ const METHOD_LABEL: Record<CombinedMethodName, string> = { combined: "combined",
 
 /** Plain-text table: one line per momentum range and method. */
 export function combinedSummaryTable(e: CombinedEvaluation["combined"]): string {
-  const lines = ["p (GeV/c)  method         coverage   π fake @ 90 % μ eff   μ eff @ 2 % π fake   AUC"];
+  const lines = ["p (GeV/c)  method         coverage   π fake @ 90 % μ eff   μ eff @ 2 % π fake   AUC     calibration error"];
   for (const set of [e.overall, ...e.byMomentum]) {
     for (const m of COMBINED_METHODS) {
       const f = set.methods[m];
-      lines.push(`${`${set.pMin}–${set.pMax}`.padEnd(10)} ${METHOD_LABEL[m].padEnd(13)} ${percent(f.coverage, 1).padStart(8)}   ${percent(f.fakeRateAt90).padStart(9)} ± ${percent(f.fakeRateAt90Error).padEnd(7)}  ${percent(f.efficiencyAt2).padStart(9)} ± ${percent(f.efficiencyAt2Error).padEnd(7)} ${f.auc?.toFixed(4) ?? "—"}`);
+      const ece = m === "combined" ? `  ${percent(set.calibrationError)}` : "";
+      lines.push(`${`${set.pMin}–${set.pMax}`.padEnd(10)} ${METHOD_LABEL[m].padEnd(13)} ${percent(f.coverage, 1).padStart(8)}   ${percent(f.fakeRateAt90).padStart(9)} ± ${percent(f.fakeRateAt90Error).padEnd(7)}  ${percent(f.efficiencyAt2).padStart(9)} ± ${percent(f.efficiencyAt2Error).padEnd(7)} ${(f.auc?.toFixed(4) ?? "—").padEnd(7)}${ece}`.trimEnd());
     }
   }
   lines.push(`reliability (tracks with information): expected calibration error ${percent(e.calibrationError)}; ${e.noInformation.tracks} tracks without information (P = 0.5)`);
@@ -246,12 +252,12 @@ export async function combinedReportSection(e: CombinedEvaluation["combined"]): 
       color: { field: "method", type: "nominal" },
     },
   });
-  const head = "<tr><th>p (GeV/c)</th><th>μ / π</th>" + COMBINED_METHODS.map((m) => `<th>${METHOD_LABEL[m]}<br>coverage</th><th>fake @ 90 %</th><th>eff @ 2 %</th><th>AUC</th>`).join("") + "</tr>";
+  const head = "<tr><th>p (GeV/c)</th><th>μ / π</th>" + COMBINED_METHODS.map((m) => `<th>${METHOD_LABEL[m]}<br>coverage</th><th>fake @ 90 %</th><th>eff @ 2 %</th><th>AUC</th>`).join("") + "<th>calibration error<br>(combined)</th></tr>";
   const rows = [e.overall, ...e.byMomentum].map((set) => `<tr><td>${set.pMin}–${set.pMax}${set === e.overall ? " (all)" : ""}</td><td>${set.muons} / ${set.pions}</td>` +
     COMBINED_METHODS.map((m) => {
       const f = set.methods[m];
       return `<td>${percent(f.coverage, 1)}</td><td>${percent(f.fakeRateAt90)} ± ${percent(f.fakeRateAt90Error)}</td><td>${percent(f.efficiencyAt2)}</td><td>${f.auc?.toFixed(4) ?? "—"}</td>`;
-    }).join("") + "</tr>").join("");
+    }).join("") + `<td>${percent(set.calibrationError)}</td></tr>`).join("");
   const relRows = e.reliability.map((b) => `<tr><td>${b.from.toFixed(1)}–${b.to.toFixed(1)}</td><td>${b.tracks}</td><td>${b.muons} / ${b.pions}</td><td>${b.meanPredicted?.toFixed(3) ?? "—"}</td><td>${b.observed === null ? "—" : `${b.observed.toFixed(3)} ± ${b.observedError!.toFixed(3)}`}</td></tr>`).join("");
   return `<p>${escapeHtml(e.selection)}.</p>
 <table>${head}${rows}</table>

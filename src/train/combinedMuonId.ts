@@ -36,6 +36,7 @@ import {
   type CalibrationBin, type CombinedMuonIdTables, type CombinedSourceName, validateCombinedMuonIdTables,
 } from "../reco/combinedMuonId.js";
 import { readInputFile, writeFileAtomic } from "../cli/files.js";
+import { Presets, SingleBar } from "cli-progress";
 
 /** Momentum bins of the calibration, p at the IP in GeV/c (ISSUE 7 item 5's 0.2–0.6, 0.6–1, 1–2, 2–5 refined). */
 export const COMBINED_MOMENTUM_EDGES: readonly number[] = [0.2, 0.4, 0.6, 0.8, 1.0, 1.5, 2, 3, 5];
@@ -96,6 +97,8 @@ export interface CombinedSampleOptions {
   conditions?: DetectorConditions;
   reconstruction?: Omit<KlmReconstructionOptions, "keepCrossings" | "likelihood">;
   onProgress?: (events: number, tracks: number) => void;
+  /** events between onProgress calls (default a tenth of the events) */
+  progressEvery?: number;
 }
 
 const MUON_PDG = 13;
@@ -196,7 +199,7 @@ export async function buildCombinedSample(options: CombinedSampleOptions): Promi
     });
     pending = [];
   };
-  const every = Math.max(1, Math.ceil(options.events / 10));
+  const every = Math.max(1, options.progressEvery ?? Math.ceil(options.events / 10));
   for (let e = 0; e < options.events; e++) {
     const rng = eventRandom(options.seed, e);
     const rows = simulateEvent(generateGunEvent(guns[e % 2]!, rng), e, rng, conditions);
@@ -389,6 +392,25 @@ function integerOption(option: string, text: string | undefined, min: number, ma
   return v;
 }
 
+/**
+ * Progress of an event loop on a stream: a cli-progress bar on a terminal, a line every 10 % otherwise,
+ * nothing when quiet. `every` is the events between updates to pass as progressEvery.
+ */
+export function eventProgress(label: string, total: number, stream: NodeJS.WritableStream & { isTTY?: boolean }, quiet: boolean): { every: number; update: (events: number, tracks: number) => void; stop: () => void } {
+  const started = performance.now();
+  if (quiet) return { every: total, update: () => {}, stop: () => {} };
+  if (stream.isTTY === true) {
+    const bar = new SingleBar({ stream: stream as never, format: `${label} {bar} {percentage}% | {value}/{total} events | {tracks} tracks | ETA {eta_formatted}`, hideCursor: false }, Presets.shades_classic);
+    bar.start(total, 0, { tracks: 0 });
+    return { every: Math.max(1, Math.ceil(total / 100)), update: (events, tracks) => bar.update(events, { tracks }), stop: () => bar.stop() };
+  }
+  return {
+    every: Math.max(1, Math.ceil(total / 10)),
+    update: (events, tracks) => stream.write(`${label}: ${events}/${total} events, ${tracks} tracks (${((performance.now() - started) / 1000).toFixed(0)} s)\n`),
+    stop: () => {},
+  };
+}
+
 /** `muid train --model combined [--events N] [--seed S] [-o FILE]`. */
 export async function runCombinedTrainCommand(opts: CombinedTrainCliOptions, progress: NodeJS.WritableStream = process.stderr): Promise<CombinedMuonIdTables> {
   if (opts.data !== undefined) throw new OptionError("--model combined simulates its sample in process (--events, --seed); --data is not read");
@@ -402,10 +424,13 @@ export async function runCombinedTrainCommand(opts: CombinedTrainCliOptions, pro
   const models = await loadCombinedModels(files);
   const started = performance.now();
   say(`simulating ${events} events (seed ${seed}; guns p 0.2–5 and 0.2–2 GeV/c, θ 18°–155°) and scoring them`);
-  const sample = await buildCombinedSample({
-    events, seed, models,
-    onProgress: (e, tracks) => say(`${e}/${events} events, ${tracks} tracks (${((performance.now() - started) / 1000).toFixed(0)} s)`),
-  });
+  const bar = eventProgress("muid train combined", events, progress, opts.quiet === true);
+  let sample: CombinedSample;
+  try {
+    sample = await buildCombinedSample({ events, seed, models, progressEvery: bar.every, onProgress: bar.update });
+  } finally {
+    bar.stop();
+  }
   const command = `muid train --model combined --events ${events} --seed ${seed}${opts.output !== undefined ? ` -o ${opts.output}` : ""}`;
   const withKlm = sample.klmDnn.reduce((a, v) => a + (Number.isNaN(v) ? 0 : 1), 0);
   const withEcl = sample.eclCnn.reduce((a, v) => a + (Number.isNaN(v) ? 0 : 1), 0);
