@@ -342,12 +342,31 @@ function rpcClusterFactor(n: number): number {
  * Muid's measurement variances (cm²) of a hit's U and V coordinates (klm.md §2.4): scintillator w²/12;
  * RPC w²/12·(0.9 + 0.4(n − 1.5)²)^1.5 · 0.60 (φ) or · 0.55 (z), n = strips in that view.
  */
-export function muidHitVariances(hit: Pick<KlmHit, "section" | "layer" | "uStripMin" | "uStripMax" | "vStripMin" | "vStripMax">): [number, number] {
-  const [wu, wv] = stripWidths(hit.section, hit.layer);
-  if (isScintillatorLayer(hit.section, hit.layer)) return [(wu * wu) / 12, (wv * wv) / 12];
+export function muidHitVariances(
+  hit: Pick<KlmHit, "section" | "layer" | "uStripMin" | "uStripMax" | "vStripMin" | "vStripMax">,
+  out: [number, number] | Float64Array = [0, 0],
+): [number, number] | Float64Array {
+  // stripWidths without its array (the event's hit table calls this for every hit, with `out` reused)
+  const section = hit.section, layer = hit.layer;
+  let wu: number, wv: number;
+  if (section === "barrel") {
+    wu = barrelPhiStripWidth(layer);
+    wv = barrelZStripWidth(layer);
+  } else {
+    requireLayer(section, layer);
+    wu = EKLM_STRIP_WIDTH;
+    wv = EKLM_STRIP_WIDTH;
+  }
+  if (section !== "barrel" || layer < BKLM_FIRST_RPC_LAYER) {
+    out[0] = (wu * wu) / 12;
+    out[1] = (wv * wv) / 12;
+    return out;
+  }
   const fu = rpcClusterFactor(hit.uStripMax - hit.uStripMin + 1);
   const fv = rpcClusterFactor(hit.vStripMax - hit.vStripMin + 1);
-  return [((wu * wu) / 12) * fu * 0.6, ((wv * wv) / 12) * fv * 0.55];
+  out[0] = ((wu * wu) / 12) * fu * 0.6;
+  out[1] = ((wv * wv) / 12) * fv * 0.55;
+  return out;
 }
 
 /** Which KLM section and 1-based layer plane a global point lies closest to, or null outside the KLM. */

@@ -132,6 +132,9 @@ function requireHit(hit: KlmHit, index: number): void {
   if (hit.uStripMax < hit.uStripMin || hit.vStripMax < hit.vStripMin) throw new InputError(`KLM hit ${index}: strip range max < min`);
 }
 
+/** Scratch of EventHitTable (the variances of one hit at a time). */
+const HIT_VARIANCES = new Float64Array(2);
+
 /**
  * The hits of one event in the HITS layout, bucket-sorted. `order[k]` is the event index of the hit at
  * position k; `bucketFirst[b]`, `bucketCount[b]` give the candidates of bucket b.
@@ -169,7 +172,8 @@ export class EventHitTable {
       const hit = hits[i]!;
       const k = fill[buckets[i]!]!++;
       this.order[k] = i;
-      const [varU, varV] = muidHitVariances(hit);
+      const variances = muidHitVariances(hit, HIT_VARIANCES);
+      const varU = variances[0]!, varV = variances[1]!;
       d[HIT_ARRAYS.x * cap + k] = hit.x;
       d[HIT_ARRAYS.y * cap + k] = hit.y;
       d[HIT_ARRAYS.z * cap + k] = hit.z;
