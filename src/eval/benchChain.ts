@@ -17,6 +17,7 @@
  *      compared with the chain's (muid: Model for the KLM DNN, EclCnnFast for the ECL CNN); a
  *      largest |Δp| above 1e-5 flags the engine.
  */
+import { InputError } from "../errors.js";
 import type { SimTrackRow } from "../sim/types.js";
 import { Model } from "../models/runtime.js";
 import { EclCnnFast } from "../models/eclCnnFast.js";
@@ -107,7 +108,7 @@ function maxAbsDiff(a: Float32Array | null, b: Float32Array | null): number | nu
 
 export async function runNodeBench(weights: BenchWeights, events: readonly (readonly SimTrackRow[])[], options: NodeBenchOptions): Promise<NodeBench> {
   const n = events.length;
-  if (n === 0) throw new Error("no events to time");
+  if (n === 0) throw new InputError("no BB̄ event with tracks to time: simulate more events (--events)");
   const rounds = options.rounds ?? 2;
   const warmup = options.warmup ?? 50;
   const warmupMs = 1000 * (options.warmupSeconds ?? 0.5);
