@@ -750,10 +750,12 @@ let chainEvents: SimTrackRow[][] = [];
 let chainReco: KlmReconstructor;
 
 function editRecord(record: Record<string, unknown>, field: string, value: unknown): unknown {
+  if (record === null || typeof record !== "object") return record;
   if (field === "self") return value;
   if (field === "section") return { ...record, section: typeof value === "number" ? ["barrel", "forward", "backward", "top", ""][Math.abs(Math.trunc(value)) % 5 || 0] : value };
-  if (field === "covariance[0]") return { ...record, covariance: [value, ...(record.covariance as number[]).slice(1)] };
-  if (field === "covariance.length") return { ...record, covariance: (record.covariance as number[]).slice(0, 3) };
+  const covariance = Array.isArray(record.covariance) ? (record.covariance as unknown[]) : [];
+  if (field === "covariance[0]") return { ...record, covariance: [value, ...covariance.slice(1)] };
+  if (field === "covariance.length") return { ...record, covariance: covariance.slice(0, 3) };
   return { ...record, [field]: value };
 }
 
