@@ -25,7 +25,7 @@ describe.skipIf(!haveWeights)("muid demo", () => {
     const out = sink(), err = sink();
     await runDemo({ klmEvents: "60", eclEvents: "400", combinedEvents: "120", bbbarEvents: "20", seed: "5", report: dir, robustness: true }, out.stream, err.stream);
     const text = out.text();
-    for (const heading of ["KLM muon ID:", "ECL muon ID", "Combined muon probability", "Robustness", "background-x3", "beam background ×3", "Latency of the full chain"]) expect(text).toContain(heading);
+    for (const heading of ["KLM muon ID:", "ECL muon ID", "Combined muon probability", "Robustness", "background-x3", "beam background ×3", "beam background ×3 (KLM and ECL)", "Latency of the full chain"]) expect(text).toContain(heading);
     expect(err.text()).toContain("muid demo: simulating");
     for (const page of ["index.html", "klm.html", "ecl.html", "combined.html"]) expect(readFileSync(join(dir, page), "utf8")).toContain("<svg");
     const index = readFileSync(join(dir, "index.html"), "utf8");

@@ -9,7 +9,8 @@
  *                  scans, latency
  *   klm.html, klm.json            the KLM evaluation (src/eval/klm.ts via src/cli/evalKlm.ts)
  *   ecl.html, ecl.json            the ECL evaluation (src/eval/ecl.ts via src/cli/eval.ts)
- *   combined.html, combined.json  the combined probability (src/eval/combined.ts)
+ *   combined.html, combined.json  the combined probability (src/eval/combined.ts); with the
+ *                  robustness scans also combined-background-x3.json
  *   latency.json
  *
  * Plots are Vega-Lite rendered to SVG (src/eval/plots.ts). Sample sizes are options; the defaults
@@ -35,6 +36,7 @@ import { buildCombinedSample, DEFAULT_COMBINED_OUTPUT, eventProgress, loadCombin
 import { DEFAULT_ECL_CNN_MINUS, DEFAULT_ECL_CNN_PLUS, runEclEvalCommand } from "./eval.js";
 import { DEFAULT_KLM_DNN, DEFAULT_KLM_LIKELIHOOD, klmSummaryTable, parseKlmEvalOptions, runKlmEval } from "./evalKlm.js";
 import { readInputFile, writeFileAtomic } from "./files.js";
+import { defaultDetectorConditions } from "../sim/event.js";
 
 interface DemoOptions {
   klmEvents: string;
@@ -46,6 +48,9 @@ interface DemoOptions {
   robustness: boolean;
   quiet?: boolean;
 }
+
+/** Beam-background level (× nominal, both detectors) of the combined probability's robustness scan. */
+export const DEMO_COMBINED_BACKGROUND = 3;
 
 /** pT bins (GeV/c, at the IP) of the mean ECL images. */
 export const DEMO_IMAGE_PT_BINS: readonly [number, number][] = [[0.28, 0.4], [0.8, 1.0]];
@@ -117,6 +122,7 @@ export async function runDemo(opts: DemoOptions, out: NodeJS.WritableStream = pr
 
   // The combined probability over all momenta.
   let combined: CombinedEvaluation | null = null;
+  let combinedBackground: CombinedEvaluation | null = null;
   const haveCombined = haveEcl && fs.existsSync(DEFAULT_COMBINED_OUTPUT) && fs.existsSync(DEFAULT_KLM_DNN);
   if (haveCombined) {
     stage(`simulating ${combinedEvents} events (p 0.2–5 GeV/c) for the combined muon probability`);
@@ -130,12 +136,20 @@ export async function runDemo(opts: DemoOptions, out: NodeJS.WritableStream = pr
       bar.stop();
     }
     combined = evaluateCombined(sample, calibration, { calibration: DEFAULT_COMBINED_OUTPUT, events: combinedEvents, seed, sample: "combined study guns (p 0.2–5 and 0.2–2 GeV/c, θ 18°–155°, 4–16 tracks)" });
+    if (robustness) {
+      // the calibration under beam background ×3 in both detectors (it was fitted at ×1)
+      const events = Math.max(1, Math.ceil(combinedEvents / 3));
+      stage(`simulating ${events} events at beam background ×${DEMO_COMBINED_BACKGROUND} for the combined probability`);
+      const nominal = defaultDetectorConditions();
+      const conditions = { ...nominal, klmBackground: nominal.klmBackground * DEMO_COMBINED_BACKGROUND, eclBackground: nominal.eclBackground * DEMO_COMBINED_BACKGROUND };
+      combinedBackground = evaluateCombined(await buildCombinedSample({ events, seed, models, conditions }), calibration, { calibration: DEFAULT_COMBINED_OUTPUT, events, seed, background: DEMO_COMBINED_BACKGROUND });
+    }
     writeFileAtomic(join(dir, "combined.json"), JSON.stringify(combined, null, 1) + "\n");
     writeFileAtomic(join(dir, "combined.html"), await combinedReportHtml(combined));
     out.write(combinedDemoTable(combined) + "\n\n");
   } else out.write(`Combined muon probability: needs ${DEFAULT_COMBINED_OUTPUT}, ${DEFAULT_KLM_DNN} and both ECL CNNs; skipped\n\n`);
 
-  if (robustness) out.write(robustnessTable(klm, ecl) + "\n\n");
+  if (robustness) out.write(robustnessTable(klm, ecl, combined && combinedBackground ? { nominal: combined, background: combinedBackground } : null) + "\n\n");
 
   // Latency of the whole chain per BB̄ event.
   stage(`timing the chain on ${bbbarEvents} BB̄ events`);
@@ -147,7 +161,8 @@ export async function runDemo(opts: DemoOptions, out: NodeJS.WritableStream = pr
 
   stage("writing the report");
   writeFileAtomic(join(dir, "latency.json"), JSON.stringify(latency, null, 1) + "\n");
-  writeFileAtomic(join(dir, "index.html"), await indexHtml({ latency, klm, ecl, eclSample: eclKeep.main ?? null, combined, robustness }));
+  if (combinedBackground) writeFileAtomic(join(dir, "combined-background-x3.json"), JSON.stringify(combinedBackground, null, 1) + "\n");
+  writeFileAtomic(join(dir, "index.html"), await indexHtml({ latency, klm, ecl, eclSample: eclKeep.main ?? null, combined, combinedBackground, robustness }));
   const pages = ["klm.html", ...(ecl ? ["ecl.html"] : []), ...(combined ? ["combined.html"] : [])];
   out.write(`report: ${join(dir, "index.html")} (also ${pages.join(", ")}); ${((performance.now() - started) / 1000).toFixed(0)} s in all\n`);
 }
@@ -173,7 +188,7 @@ export function combinedDemoTable(evaluation: CombinedEvaluation): string {
 }
 
 /** Robustness scans: pion fake rate at 90 % muon efficiency under changed conditions, nominal models. */
-export function robustnessTable(klm: KlmEvaluation, ecl: EclEvaluation | null): string {
+export function robustnessTable(klm: KlmEvaluation, ecl: EclEvaluation | null, combined: { nominal: CombinedEvaluation; background: CombinedEvaluation } | null = null): string {
   const lines = ["Robustness (nominal models; pion fake rate at 90 % muon efficiency):"];
   lines.push(`  KLM (p > 0.7 GeV/c)       ${KLM_METHODS.map((m) => m.padStart(11)).join("")}`);
   lines.push(`  ${"nominal".padEnd(26)}${KLM_METHODS.map((m) => percent(klm.klm.methods[m]?.fakeRateAt90).padStart(11)).join("")}`);
@@ -186,6 +201,11 @@ export function robustnessTable(klm: KlmEvaluation, ecl: EclEvaluation | null): 
     lines.push("  ECL (mean over charge and pT bins)         CNN        E/p");
     for (const t of ecl.ecl.thresholds) lines.push(`  ${`pixel threshold ${t.thresholdMeV} MeV`.padEnd(40)}${percent(mean(t.byPt, "cnn")).padStart(9)}  ${percent(mean(t.byPt, "ep")).padStart(9)}`);
     for (const b of ecl.ecl.background) lines.push(`  ${`beam background ×${b.level}`.padEnd(40)}${percent(mean(b.byPt, "cnn")).padStart(9)}  ${percent(mean(b.byPt, "ep")).padStart(9)}`);
+  }
+  if (combined) {
+    lines.push("  Combined probability (0.2–5 GeV/c)         fake@90%  calibration error");
+    for (const [label, e] of [["nominal", combined.nominal], [`beam background ×${DEMO_COMBINED_BACKGROUND} (KLM and ECL)`, combined.background]] as const)
+      lines.push(`  ${label.padEnd(40)}${percent(e.combined.overall.methods.combined.fakeRateAt90).padStart(9)}  ${percent(e.combined.calibrationError).padStart(9)}`);
   }
   return lines.join("\n");
 }
@@ -225,6 +245,7 @@ interface IndexInputs {
   ecl: EclEvaluation | null;
   eclSample: EclSample | null;
   combined: CombinedEvaluation | null;
+  combinedBackground: CombinedEvaluation | null;
   robustness: boolean;
 }
 
@@ -291,7 +312,10 @@ async function indexHtml(x: IndexInputs): Promise<string> {
   const robustnessRows = x.robustness
     ? `<table><tr><th>KLM variation (p &gt; 0.7 GeV/c)</th>${KLM_METHODS.map((m) => `<th>${m}</th>`).join("")}</tr>` +
       [{ name: "nominal", description: "nominal", methods: x.klm.klm.methods }, ...x.klm.klm.robustness].map((r) => `<tr><td title="${escapeHtml(r.description)}">${escapeHtml(r.name)}</td>${KLM_METHODS.map((m) => `<td>${percent(r.methods[m]?.fakeRateAt90)}</td>`).join("")}</tr>`).join("") +
-      "</table><p>ECL: threshold and background scans per pT bin in <a href=\"ecl.html\">ecl.html</a>.</p>"
+      "</table><p>ECL: threshold and background scans per pT bin in <a href=\"ecl.html\">ecl.html</a>.</p>" +
+      (x.combined && x.combinedBackground
+        ? `<table><tr><th>combined probability (0.2–5 GeV/c)</th><th>fake @ 90 %</th><th>eff @ 2 %</th><th>calibration error</th></tr>${([["nominal", x.combined], [`beam background ×${DEMO_COMBINED_BACKGROUND} (KLM and ECL)`, x.combinedBackground]] as const).map(([label, e]) => `<tr><td>${label}</td><td>${percent(e.combined.overall.methods.combined.fakeRateAt90)}</td><td>${percent(e.combined.overall.methods.combined.efficiencyAt2)}</td><td>${percent(e.combined.calibrationError)}</td></tr>`).join("")}</table>`
+        : "")
     : "<p>(robustness scans skipped: --no-robustness)</p>";
   const rows = LATENCY_STAGES.map((s) => `<tr><td>${s}</td><td>${(100 * l.stageShare[s]).toFixed(1)} %</td></tr>`).join("");
   const c = x.combined?.combined;
