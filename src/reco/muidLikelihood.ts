@@ -268,6 +268,7 @@ export class KlmLikelihood {
 
   /** PDFs, log-likelihoods and muonID of one track (finishTrack, klm.md §2.11). */
   evaluate(result: MuidResult): KlmLikelihoodValues {
+    checkMuidResult(result);
     const pdf: Record<string, number> = {};
     const logL: Record<string, number> = {};
     for (const h of this.hypotheses) {
@@ -293,6 +294,25 @@ export class KlmLikelihood {
     else muonId = 1 / (1 + Math.exp(logL[this.pion.name]! - logL[this.muon.name]!));
     return { pdf, logL, junk: false, muonId };
   }
+}
+
+/**
+ * API boundary of evaluate: the fields the PDFs index tables with must be integers in their ranges and
+ * χ² must be a finite number (a NaN would read no table bin and give a NaN likelihood). Results of
+ * KlmReconstructor always pass; this guards hand-made MuidResults.
+ */
+function checkMuidResult(r: MuidResult): void {
+  if (r === null || typeof r !== "object") throw new InputError("Muid result must be an object");
+  const int = (v: unknown, lo: number, hi: number) => Number.isInteger(v) && (v as number) >= lo && (v as number) <= hi;
+  if (!int(r.outcome, 0, MAXIMAL_OUTCOME)) throw new InputError(`Muid result: outcome ${String(r.outcome)} is not an integer 0..${MAXIMAL_OUTCOME}`);
+  if (!int(r.barrelExtLayer, -1, MAXIMAL_BARREL_LAYER)) throw new InputError(`Muid result: barrelExtLayer ${String(r.barrelExtLayer)} is not an integer −1..${MAXIMAL_BARREL_LAYER}`);
+  if (!int(r.endcapExtLayer, -1, MAXIMAL_ENDCAP_FORWARD_LAYER)) throw new InputError(`Muid result: endcapExtLayer ${String(r.endcapExtLayer)} is not an integer −1..${MAXIMAL_ENDCAP_FORWARD_LAYER}`);
+  if (!int(r.extLayerPattern, 0, 2 ** 31 - 1) || !int(r.hitLayerPattern, 0, 2 ** 31 - 1)) throw new InputError("Muid result: layer patterns must be non-negative 31-bit integers");
+  if (!int(r.ndof, 0, 2 ** 31 - 1)) throw new InputError(`Muid result: ndof ${String(r.ndof)} is not a non-negative integer`);
+  // a negative χ² is allowed: getTransversePDF defines its PDF as 0 (klm.md §2.10)
+  if (typeof r.chi2 !== "number" || !Number.isFinite(r.chi2)) throw new InputError(`Muid result: chi2 ${String(r.chi2)} must be a finite number`);
+  if (!(r.barrelEfficiency?.length >= BKLM_LAYERS) || !(r.endcapEfficiency?.length >= KLM_SLOTS - BKLM_LAYERS))
+    throw new InputError("Muid result: barrelEfficiency and endcapEfficiency must hold one value per layer");
 }
 
 function isFiniteNumber(v: unknown): v is number {
