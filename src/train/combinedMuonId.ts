@@ -289,11 +289,6 @@ export function fitCalibrationBin(
 export function fitCombinedMuonId(sample: CombinedSample, provenance: Record<string, unknown>, modelNames: Record<CombinedSourceName, string>): CombinedMuonIdTables {
   const edges = COMBINED_MOMENTUM_EDGES;
   const nBins = edges.length - 1;
-  const binOf = (p: number): number => {
-    let b = 0;
-    while (b < nBins - 1 && p >= edges[b + 1]!) b++;
-    return b;
-  };
   const sources = {} as CombinedMuonIdTables["sources"];
   for (const name of COMBINED_SOURCES) {
     const score = sample[name];
@@ -301,7 +296,7 @@ export function fitCombinedMuonId(sample: CombinedSample, provenance: Record<str
       Array.from({ length: nBins }, (_, b) => {
         const s: number[] = [], l: number[] = [];
         for (let i = 0; i < sample.n; i++) {
-          if (sample.charge[i] !== charge || Number.isNaN(score[i]!) || binOf(sample.p[i]!) !== b) continue;
+          if (sample.charge[i] !== charge || Number.isNaN(score[i]!) || momentumBin(edges, sample.p[i]!) !== b) continue;
           s.push(score[i]!);
           l.push(sample.isMuon[i]!);
         }
