@@ -186,6 +186,10 @@ describe.skipIf(!existsSync(DEFAULT_COMBINED_OUTPUT))("the shipped calibration",
       }
     }
     expect(withEcl).toBeGreaterThan(50);
+    // deterministic: the same seed gives the same sample, hence the same calibration
+    const again = await buildCombinedSample({ events: 150, seed: 99, models });
+    expect(Array.from(again.klmDnn)).toEqual(Array.from(sample.klmDnn));
+    expect(Array.from(again.eclCnn)).toEqual(Array.from(sample.eclCnn));
     const e = evaluateCombined(sample, id).combined;
     expect(e.overall.methods.combined.auc!).toBeGreaterThan(e.overall.methods.klmDnn.auc!);
     expect(e.overall.methods.combined.auc!).toBeGreaterThan(e.overall.methods.eclCnn.auc!);
