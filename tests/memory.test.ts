@@ -69,6 +69,19 @@ describe("wasm memory stays bounded", () => {
     expect(dense.memoryBytes).toBe(denseMemory);
     expect(fast.memoryBytes).toBe(fastMemory);
   });
+
+  it("EclCnnFast runs batches above 4096 rows in chunks: same bits as small batches, memory bounded", { timeout: 60_000 }, async () => {
+    const fast = await EclCnnFast.create(randomEclCnn(16, 1));
+    const big = eclInputs(5000, new Random(17));
+    const all = fast.predict(big, 5000);
+    const memory = fast.memoryBytes;
+    fast.predict(eclInputs(12_000, new Random(18)), 12_000);
+    expect(fast.memoryBytes).toBe(memory);
+    for (const r of [0, 4095, 4096, 4999]) {
+      const one = fast.predict({ image: big.image.subarray(49 * r, 49 * (r + 1)), pt: big.pt.subarray(r, r + 1), thetaId: big.thetaId.subarray(r, r + 1), phiId: big.phiId.subarray(r, r + 1) }, 1);
+      expect(bits(one)).toEqual(new Uint32Array(all.logits.buffer.slice(8 * r, 8 * (r + 1))));
+    }
+  });
 });
 
 describe("an error leaves the module usable", () => {

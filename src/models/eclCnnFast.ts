@@ -35,6 +35,12 @@ import { validateModel } from "./validate.js";
 const PIXELS = ECL_CNN_IMAGE_SIZE * ECL_CNN_IMAGE_SIZE;
 const TAPS = 9;
 const DEFAULT_CAPACITY = 64;
+/**
+ * Most rows one kernel call handles: a larger batch runs in chunks of this many rows (the kernel
+ * treats every row on its own, so chunking keeps every bit). Bounds the input buffers at ~0.8 MiB
+ * whatever the batch, so a huge batch cannot grow the wasm memory without limit.
+ */
+const MAX_CAPACITY = 4096;
 
 /** Exports of build/muid.wasm used here (assembly/eclCnn.ts). */
 interface EclCnnKernels {
@@ -192,28 +198,41 @@ export class EclCnnFast {
     const thetaId = checkIds("thetaId", inputs.thetaId, batch, this.thetaMin, this.thetaMax);
     const phiId = checkIds("phiId", inputs.phiId, batch, this.phiMin, this.phiMax);
 
-    if (batch > this.buffers.capacity) {
+    if (batch > this.buffers.capacity && this.buffers.capacity < MAX_CAPACITY) {
+      const old = this.buffers;
       this.engine.release(this.weightsEnd);
-      this.buffers = this.layout(batch);
+      try {
+        this.buffers = this.layout(Math.min(batch, MAX_CAPACITY));
+      } catch (e) {
+        // keep the previous buffers (they lie below the failed allocation)
+        this.engine.release(this.weightsEnd);
+        this.buffers = this.layout(old.capacity);
+        throw e;
+      }
     }
-    const b = this.buffers;
-    const f32 = this.engine.f32();
-    const i32 = this.engine.i32();
-    f32.set(image instanceof Float32Array ? image : Float32Array.from(image), b.image >>> 2);
-    f32.set(pt instanceof Float32Array ? pt : Float32Array.from(pt), b.pt >>> 2);
-    for (let r = 0; r < batch; r++) {
-      i32[(b.thetaIndex >>> 2) + r] = thetaId[r]! - this.thetaMin;
-      i32[(b.phiIndex >>> 2) + r] = phiId[r]! - this.phiMin;
-    }
+    const logits = new Float32Array(batch * ECL_CNN_CLASSES);
+    const muonProbability = new Float32Array(batch);
     const w = this.weights;
     const kernel = this.kernels === "scalar" ? this.exports.eclCnnFastScalar : this.exports.eclCnnFast;
-    kernel(w.convW, w.convB, w.reluB, w.w1pix, w.base, w.ptColumn, w.thetaTable, w.phiTable, w.w2, w.b2,
-      b.image, b.pt, b.thetaIndex, b.phiIndex, b.logits, b.p1, b.scratch, batch);
-    const out = this.engine.f32();
-    return {
-      logits: out.slice(b.logits >>> 2, (b.logits >>> 2) + batch * ECL_CNN_CLASSES),
-      muonProbability: out.slice(b.p1 >>> 2, (b.p1 >>> 2) + batch),
-    };
+    for (let start = 0; start < batch; start += this.buffers.capacity) {
+      const rows = Math.min(this.buffers.capacity, batch - start);
+      const b = this.buffers;
+      const f32 = this.engine.f32();
+      const i32 = this.engine.i32();
+      if (image instanceof Float32Array) f32.set(image.subarray(start * PIXELS, (start + rows) * PIXELS), b.image >>> 2);
+      else for (let k = 0; k < rows * PIXELS; k++) f32[(b.image >>> 2) + k] = image[start * PIXELS + k]!;
+      for (let r = 0; r < rows; r++) {
+        f32[(b.pt >>> 2) + r] = pt[start + r]!;
+        i32[(b.thetaIndex >>> 2) + r] = thetaId[start + r]! - this.thetaMin;
+        i32[(b.phiIndex >>> 2) + r] = phiId[start + r]! - this.phiMin;
+      }
+      kernel(w.convW, w.convB, w.reluB, w.w1pix, w.base, w.ptColumn, w.thetaTable, w.phiTable, w.w2, w.b2,
+        b.image, b.pt, b.thetaIndex, b.phiIndex, b.logits, b.p1, b.scratch, rows);
+      const out = this.engine.f32();
+      logits.set(out.subarray(b.logits >>> 2, (b.logits >>> 2) + rows * ECL_CNN_CLASSES), start * ECL_CNN_CLASSES);
+      muonProbability.set(out.subarray(b.p1 >>> 2, (b.p1 >>> 2) + rows), start);
+    }
+    return { logits, muonProbability };
   }
 }
 
