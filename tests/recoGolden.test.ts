@@ -259,3 +259,37 @@ describe("swim shortcut for tracks confined below the KLM (no covariance where i
     expect(nearEdge).toBeGreaterThan(50);
   });
 });
+
+describe("deferred covariance transport (PropagatorOptions.deferCovariance)", () => {
+  it("materialized at every crossing, every cell entry and the end, or only at the end (log overflow): the eager transport's bits", () => {
+    const rng = new Random(6008);
+    const upper = Array.from({ length: 21 }, (_, k) => ([0, 6, 11, 15, 18, 20].includes(k) ? 1e-4 : 1e-7 * k));
+    const eager = new Propagator(), deferred = new Propagator();
+    let snapshots = 0, replays = 0, materializations = 0;
+    const materialize = deferred.materializeCovariance.bind(deferred);
+    deferred.materializeCovariance = () => (materializations++, materialize());
+    for (let i = 0; i < 600; i++) {
+      const pt = i % 5 === 0 ? 0.1 + 0.1 * rng.uniform() : 0.3 + 2 * rng.uniform();
+      // every fifth: a looper (pT 0.1–0.2 GeV/c, small pz) that curls in the tracker for the whole path limit
+      const phi = 2 * Math.PI * rng.uniform(), pz = i % 5 === 0 ? (rng.uniform() - 0.5) * 0.02 : (rng.uniform() - 0.5) * 3;
+      const particle = { x: 0, y: 0, z: 0, px: pt * Math.cos(phi), py: pt * Math.sin(phi), pz, charge: (rng.uniform() < 0.5 ? 1 : -1) as 1 | -1, mass: MUON_MASS };
+      // odd tracks bring the covariance up to date only at the end (the log overflows on the way out)
+      const onlyAtEnd = i % 2 === 1;
+      const recorded: number[][] = [];
+      const record = (state: { covariance: Float64Array | null }) => (onlyAtEnd ? undefined : recorded.push(Array.from(state.covariance!)));
+      eager.start(particle, { covariance: covarianceFromUpperTriangle(upper) });
+      eager.run({ energyLoss() {}, cellEntered: (_c, st) => record(st), layerCrossing: (_s, _sec, _l, st) => (record(st), false) });
+      recorded.push(Array.from(eager.state.covariance!));
+      const replayed: number[][] = [];
+      const replay = () => (replays++, replayed.push(Array.from(deferred.materializeCovariance()!)));
+      deferred.start(particle, { covariance: covarianceFromUpperTriangle(upper), deferCovariance: true });
+      deferred.run({ energyLoss() {}, cellEntered: () => (onlyAtEnd ? undefined : replay()), layerCrossing: () => (onlyAtEnd ? undefined : replay(), false) });
+      replay();
+      expect(replayed, `track ${i}`).toEqual(recorded);
+      snapshots += recorded.length;
+    }
+    expect(snapshots).toBeGreaterThan(3000);
+    // the log filled up (and was applied from inside the stepper) on the way through the KLM
+    expect(materializations).toBeGreaterThan(replays);
+  });
+});

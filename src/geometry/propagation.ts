@@ -327,7 +327,20 @@ export interface PropagatorOptions {
   processes?: DiscreteProcesses | null;
   /** propagate this 6×6 covariance (row-major, 36 numbers; copied) */
   covariance?: ArrayLike<number> | null;
+  /**
+   * Defer the covariance transport: the steps log their Jacobians and noise, and state.covariance is
+   * brought up to date (the same operations in the same order, so the same bits) only by
+   * materializeCovariance(); the operations after the last call are never done. The trajectory does not
+   * depend on the covariance, so only a caller that reads it (Muid's association, at crossings with
+   * candidate hits) pays for it. Observers must call materializeCovariance() before reading or changing it.
+   */
+  deferCovariance?: boolean;
 }
+
+/** Words of the deferred covariance log: 64 operations of at most 19 words (kind + helix blocks A, B). */
+const COVARIANCE_LOG_WORDS = 64 * 19;
+const LOG_HELIX = 1;
+const LOG_LOSS = 2;
 
 export class Propagator {
   readonly state = new TrackState();
@@ -362,12 +375,17 @@ export class Propagator {
   // scratch
   private readonly nx = new Float64Array(6);
   /** helix Jacobian blocks ∂x/∂p0 (A) and ∂p/∂p0 (B), or the energy-loss block G, 3×3 row-major */
-  private readonly jacA = new Float64Array(9);
-  private readonly jacB = new Float64Array(9);
+  private readonly jac = new Float64Array(18);
+  private readonly jacA = this.jac.subarray(0, 9);
+  private readonly jacB = this.jac.subarray(9, 18);
   private readonly helixVectors = new Float64Array(21);
   private readonly noiseDirection = new Float64Array(3);
   private readonly tmp = new Float64Array(36);
   private readonly cov = new Float64Array(36);
+  // deferred covariance transport (PropagatorOptions.deferCovariance)
+  private deferCovariance = false;
+  private readonly covarianceLog = new Float64Array(COVARIANCE_LOG_WORDS);
+  private covarianceLogLength = 0;
   private readonly kinematics: StepKinematics = { beta: 1, betaGamma: 1, mass: 1 };
   private normalSpare = NaN;
   // start of the current step (for crossings interpolated inside merged gaps)
@@ -401,6 +419,8 @@ export class Propagator {
       this.cov.set(options.covariance);
       s.covariance = this.cov;
     } else s.covariance = null;
+    this.deferCovariance = options.deferCovariance === true && s.covariance !== null;
+    this.covarianceLogLength = 0;
     this.locate();
   }
 
@@ -935,10 +955,13 @@ export class Propagator {
       const betaOut = pMeanOut / Math.sqrt(pMeanOut * pMeanOut + mass * mass);
       const dPout = tMeanOut > 0 ? (betaIn / betaOut) * (table.stoppingPowerAt(tMeanOut) / table.stoppingPowerAt(tIn)) : 0;
       const dg = dPout / pIn - pMeanOut / (pIn * pIn);
-      this.scaleMomentumCovariance(g, dg, tx, ty, tz, pNow);
       const variance = energyLossVariance(m, length, kin);
       const sigmaP = Math.sqrt(variance) / betaOut;
-      this.addNoise(thin ? 0 : length, theta0, pOut, sigmaP, tx, ty, tz);
+      if (this.deferCovariance) this.logLossCovariance(g, dg, tx, ty, tz, pNow, thin ? 0 : length, theta0, pOut, sigmaP);
+      else {
+        this.scaleMomentumCovariance(g, dg, tx, ty, tz, pNow);
+        this.addNoise(thin ? 0 : length, theta0, pOut, sigmaP, tx, ty, tz);
+      }
     }
     let ux = tx, uy = ty, uz = tz;
     if (this.rng && theta0 > 0) {
@@ -1052,14 +1075,15 @@ export class Propagator {
     }
   }
 
-  /** C ← J C Jᵀ for the helix Jacobian J = [[I, A], [0, B]] (jacA, jacB); same bits as the dense product (see scaleMomentumCovariance). */
-  private transformHelixCovariance(): void {
+  /**
+   * C ← J C Jᵀ for the helix Jacobian J = [[I, A], [0, B]], A and B (3×3 row-major) at J[at…at+8] and
+   * J[at+9…at+17] (jac, or the deferred log); same bits as the dense product (see scaleMomentumCovariance).
+   */
+  private transformHelixCovariance(J: Float64Array, at: number): void {
     const C = this.state.covariance!;
-    const A = this.jacA;
-    const B = this.jacB;
     const T = this.tmp;
-    const a00 = A[0]!, a01 = A[1]!, a02 = A[2]!, a10 = A[3]!, a11 = A[4]!, a12 = A[5]!, a20 = A[6]!, a21 = A[7]!, a22 = A[8]!;
-    const b00 = B[0]!, b01 = B[1]!, b02 = B[2]!, b10 = B[3]!, b11 = B[4]!, b12 = B[5]!, b20 = B[6]!, b21 = B[7]!, b22 = B[8]!;
+    const a00 = J[at]!, a01 = J[at + 1]!, a02 = J[at + 2]!, a10 = J[at + 3]!, a11 = J[at + 4]!, a12 = J[at + 5]!, a20 = J[at + 6]!, a21 = J[at + 7]!, a22 = J[at + 8]!;
+    const b00 = J[at + 9]!, b01 = J[at + 10]!, b02 = J[at + 11]!, b10 = J[at + 12]!, b11 = J[at + 13]!, b12 = J[at + 14]!, b20 = J[at + 15]!, b21 = J[at + 16]!, b22 = J[at + 17]!;
     // T = J C, only the entries that C = T Jᵀ reads (see scaleMomentumCovariance)
     for (let j = 0; j < 3; j++) {
       const c3 = C[18 + j]!, c4 = C[24 + j]!, c5 = C[30 + j]!;
@@ -1109,6 +1133,52 @@ export class Propagator {
       C[r + 5] = v;
       C[30 + i] = v;
     }
+  }
+
+  /** Appends the helix Jacobian of this step (jacA, jacB) to the deferred log. */
+  private logHelixCovariance(): void {
+    if (this.covarianceLogLength + 19 > COVARIANCE_LOG_WORDS) this.materializeCovariance();
+    const log = this.covarianceLog;
+    let k = this.covarianceLogLength;
+    log[k++] = LOG_HELIX;
+    const J = this.jac;
+    for (let i = 0; i < 18; i++) log[k + i] = J[i]!;
+    this.covarianceLogLength = k + 18;
+  }
+
+  /** Appends an energy-loss rescaling and its noise (the arguments of scaleMomentumCovariance and addNoise) to the deferred log. */
+  private logLossCovariance(g: number, dg: number, tx: number, ty: number, tz: number, pIn: number, length: number, theta0: number, pOut: number, sigmaP: number): void {
+    if (this.covarianceLogLength + 11 > COVARIANCE_LOG_WORDS) this.materializeCovariance();
+    const log = this.covarianceLog;
+    const k = this.covarianceLogLength;
+    log[k] = LOG_LOSS;
+    log[k + 1] = g; log[k + 2] = dg; log[k + 3] = tx; log[k + 4] = ty; log[k + 5] = tz; log[k + 6] = pIn;
+    log[k + 7] = length; log[k + 8] = theta0; log[k + 9] = pOut; log[k + 10] = sigmaP;
+    this.covarianceLogLength = k + 11;
+  }
+
+  /**
+   * Brings state.covariance up to date with a deferred transport (PropagatorOptions.deferCovariance):
+   * the logged operations in their order, exactly as the steps would have applied them. Returns it
+   * (null without a covariance).
+   */
+  materializeCovariance(): Float64Array | null {
+    const log = this.covarianceLog;
+    const n = this.covarianceLogLength;
+    let k = 0;
+    while (k < n) {
+      if (log[k] === LOG_HELIX) {
+        this.transformHelixCovariance(log, k + 1);
+        k += 19;
+      } else {
+        const tx = log[k + 3]!, ty = log[k + 4]!, tz = log[k + 5]!;
+        this.scaleMomentumCovariance(log[k + 1]!, log[k + 2]!, tx, ty, tz, log[k + 6]!);
+        this.addNoise(log[k + 7]!, log[k + 8]!, log[k + 9]!, log[k + 10]!, tx, ty, tz);
+        k += 11;
+      }
+    }
+    this.covarianceLogLength = 0;
+    return this.state.covariance;
   }
 
   /** Multiple-scattering and straggling noise at the end of a step of `length` (0 for a thin layer). */
@@ -1186,7 +1256,8 @@ export class Propagator {
       this.helixAt(step);
       if (s.covariance) {
         this.helixJacobian(step);
-        this.transformHelixCovariance();
+        if (this.deferCovariance) this.logHelixCovariance();
+        else this.transformHelixCovariance(this.jac, 0);
       }
       const o = this.nx;
       s.x = o[0]!; s.y = o[1]!; s.z = o[2]!;

@@ -153,21 +153,25 @@ export class KlmReconstructor {
     const matched: KlmMatchedHit[] = [];
     const block = this.crossing;
     const associator = this.associator;
-    const swim = swimMuonThroughKlm(track, { fieldScale: opts.fieldScale, keepCrossings: opts.keepCrossings !== false }, (crossing, live) => {
+    const propagator = this.propagator;
+    // the swim defers its covariance transport: it is brought up to date only at a crossing with candidate hits
+    const swim = swimMuonThroughKlm(track, { fieldScale: opts.fieldScale, keepCrossings: opts.keepCrossings !== false, deferCovariance: true }, (crossing, live) => {
       const inBarrel = crossing.section === "barrel";
       const layer0 = crossing.layer - 1;
-      block.fill(0);
-      block[CROSSING.inBarrel] = inBarrel ? 1 : 0;
-      block[CROSSING.isForward] = live.z > DETECTOR_Z_OFFSET ? 1 : 0;
-      block[CROSSING.sector] = crossing.sector - 1;
-      block[CROSSING.layer] = layer0;
-      block[CROSSING.state] = live.x; block[CROSSING.state + 1] = live.y; block[CROSSING.state + 2] = live.z;
-      block[CROSSING.state + 3] = live.px; block[CROSSING.state + 4] = live.py; block[CROSSING.state + 5] = live.pz;
-      block.set(live.covariance!, CROSSING.covariance);
       const bucket = hitBucket(crossing.section, crossing.layer);
       const first = table.bucketFirst[bucket]!;
       const count = table.bucketCount[bucket]!;
       const bit = inBarrel ? 1 << layer0 : 1 << (ENDCAP_PATTERN_OFFSET + layer0);
+      if (count > 0) {
+        block.fill(0);
+        block[CROSSING.inBarrel] = inBarrel ? 1 : 0;
+        block[CROSSING.isForward] = live.z > DETECTOR_Z_OFFSET ? 1 : 0;
+        block[CROSSING.sector] = crossing.sector - 1;
+        block[CROSSING.layer] = layer0;
+        block[CROSSING.state] = live.x; block[CROSSING.state + 1] = live.y; block[CROSSING.state + 2] = live.z;
+        block[CROSSING.state + 3] = live.px; block[CROSSING.state + 4] = live.py; block[CROSSING.state + 5] = live.pz;
+        block.set(propagator.materializeCovariance()!, CROSSING.covariance);
+      }
       if (count > 0 && associator.associate(block, first, count) === 1) {
         const applied = block[CROSSING.applied] === 1;
         const hitIndex = table.order[first + block[CROSSING.hit]!]!;

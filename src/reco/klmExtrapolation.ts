@@ -102,6 +102,12 @@ export interface KlmSwimOptions {
    * computed (NaN): the reconstruction's fast path, which reads neither.
    */
   keepCrossings?: boolean;
+  /**
+   * Defer the covariance transport (PropagatorOptions.deferCovariance; default false): the live state's
+   * covariance is then current only after `propagator.materializeCovariance()`, which `onLayer` must call
+   * before it reads or updates it (the reconstruction does so only for a crossing with candidate hits).
+   */
+  deferCovariance?: boolean;
 }
 
 /** What a counted crossing hands to the association: the crossing and the live stepper state (modifiable). */
@@ -207,7 +213,7 @@ export function swimMuonThroughKlm(track: TrackAtIp, options: KlmSwimOptions = {
   // a track confined below the KLM has no crossing and the covariance never feeds back into its path
   // outside the KLM (only a Kalman update at a crossing does): it is swum without one, same final point
   const confined = confinedBelowKlm(track, fieldScale);
-  propagator.start(particle, { fieldScale, covariance: confined ? null : covariance });
+  propagator.start(particle, { fieldScale, covariance: confined ? null : covariance, deferCovariance: options.deferCovariance === true });
   swim.swum = true;
   const keep = options.keepCrossings !== false;
   const reused: KlmLayerCrossing | null = keep ? null : {
@@ -236,6 +242,7 @@ export function swimMuonThroughKlm(track: TrackAtIp, options: KlmSwimOptions = {
       }
       let crossing: KlmLayerCrossing;
       if (reused === null) {
+        propagator.materializeCovariance();
         crossing = {
           slot: klmSlot(section, layer),
           section, sector, layer,
