@@ -26,6 +26,9 @@
  * observer may update the state there (Muid's Kalman filter).
  *
  * Inner loop: no allocation; the state, the cell and the helix parameters live in preallocated fields.
+ * The covariance transport uses the Jacobians' block structure (the dense products' operations minus
+ * their structural zeros, so the same bits) and may be deferred (PropagatorOptions.deferCovariance):
+ * the trajectory never depends on it, so a caller brings it up to date only where it reads it.
  */
 import {
   BEAMLINE_RADIUS,

@@ -16,6 +16,10 @@
  *
  * Adapter note: the stepper's `extrapolateMuon` does not return the final position, which Muid needs
  * (isForward = final z > 47 cm, §2.7), so this module drives `Propagator` directly with its own observer.
+ *
+ * Speed (issue 6, same bits): a track confined below the KLM by its transverse circle is swum without a
+ * covariance (confinedBelowKlm), and the reconstruction defers the covariance transport to the crossings
+ * that have candidate hits (KlmSwimOptions.deferCovariance).
  */
 import {
   BKLM_LAYERS,
