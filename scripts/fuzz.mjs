@@ -2,7 +2,7 @@
 // The long fuzz run of issue 8: every target of tests/fuzz/targets.ts (bundled on the fly with
 // esbuild, as bench/ does), ≥ 100 000 cases in total by default, split by the targets' weights.
 //
-//   node scripts/fuzz.mjs [--cases 100000] [--seed 1] [--targets "pickle,torch zip"] [--slow-ms 2000] [--hang-s 60] [--json out.json]
+//   node scripts/fuzz.mjs [--cases 100000] [--seed 1] [--targets "pickle,torch zip"] [--slow-ms 5000] [--hang-s 60] [--json out.json]
 //
 // A crash is any exception that is not a MuidError, a failed result check, or a case slower than
 // --slow-ms. A case that never returns (a real hang) cannot be interrupted in-process, so the cases
@@ -14,7 +14,7 @@ import { writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 
 function parseArgs(argv) {
-  const opts = { cases: 100_000, seed: 1, targets: null, slowMs: 2000, hangS: 60, json: null };
+  const opts = { cases: 100_000, seed: 1, targets: null, slowMs: 5000, hangS: 60, json: null };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const next = () => {
@@ -51,6 +51,7 @@ if (isMainThread) {
   let lastMove = Date.now();
   let current = "(starting)";
   let result = null;
+  const finished = []; // summary lines of the targets done so far (printed even after a hang)
   const watchdog = setInterval(() => {
     const done = Atomics.load(progress, 0);
     if (done !== lastCount) {
@@ -59,13 +60,17 @@ if (isMainThread) {
     } else if (Date.now() - lastMove > opts.hangS * 1000) {
       clearInterval(watchdog);
       console.error(`\nfuzz: HANG — no case finished for ${opts.hangS} s in target "${current}" after ${done} cases of it; ending the worker`);
-      console.log(`[fuzz] HANG in target "${current}" (case ${done + 1}); rerun with --targets "${current}" --seed ${opts.seed} to reproduce`);
+      for (const line of finished) console.log(line);
+      console.log(`[fuzz] HANG in target "${current}" (case ${done + 1}, 0-based index ${done} of fc.sample(arbitrary, { seed: ${opts.seed}, numRuns })); rerun with --targets "${current}" --seed ${opts.seed} to reproduce`);
       void worker.terminate().then(() => process.exit(1));
     }
   }, 1000);
   worker.on("message", (m) => {
     if (m.type === "target") current = m.name;
-    else if (m.type === "line") console.error(m.text);
+    else if (m.type === "line") {
+      console.error(m.text);
+      if (m.summary) finished.push(m.text);
+    }
     else if (m.type === "done") result = m;
   });
   worker.on("error", (e) => {
@@ -81,10 +86,11 @@ if (isMainThread) {
     const cases = outcomes.reduce((s, o) => s + o.cases, 0);
     const typed = outcomes.reduce((s, o) => s + o.typed, 0);
     const crashes = outcomes.flatMap((o) => o.crashes);
+    const known = outcomes.reduce((s, o) => s + Object.values(o.known ?? {}).reduce((a, b) => a + b, 0), 0);
     for (const line of result.lines) console.log(line);
     for (const c of crashes.slice(0, 20)) console.log(`[fuzz]   CRASH in ${c.target}: ${c.error}\n[fuzz]     input ${c.input}`);
-    console.log(`[fuzz] total: ${cases} cases over ${outcomes.filter((o) => !o.skipped).length} targets, ${typed} typed errors, ${crashes.length} crashes, ${seconds.toFixed(1)} s wall (seed ${opts.seed}, slowest case ${Math.max(...outcomes.map((o) => o.maxCaseMs)).toFixed(1)} ms, hang guard ${opts.slowMs} ms per case / ${opts.hangS} s watchdog)`);
-    if (opts.json) writeFileSync(opts.json, JSON.stringify({ seed: opts.seed, cases, typed, crashes, seconds, outcomes }, null, 2) + "\n");
+    console.log(`[fuzz] total: ${cases} cases over ${outcomes.filter((o) => !o.skipped).length} targets, ${typed} typed errors, ${crashes.length} crashes, ${known} known routed findings, ${seconds.toFixed(1)} s wall (seed ${opts.seed}, slowest case ${Math.max(...outcomes.map((o) => o.maxCaseMs)).toFixed(1)} ms, hang guard ${opts.slowMs} ms per case / ${opts.hangS} s watchdog)`);
+    if (opts.json) writeFileSync(opts.json, JSON.stringify({ seed: opts.seed, cases, typed, known, crashes, seconds, outcomes }, null, 2) + "\n");
     process.exit(crashes.length === 0 ? 0 : 1);
   });
 } else {
@@ -118,7 +124,7 @@ if (isMainThread) {
       },
     });
     const line = summaryLine(outcome);
-    parentPort.postMessage({ type: "line", text: line });
+    parentPort.postMessage({ type: "line", text: line, summary: true });
     lines.push(line);
     outcomes.push(outcome);
   }

@@ -35,7 +35,7 @@ import type { EclDigit, KlmHit, ParticleState, SimTrackRow, TrackAtIp } from "..
 import { randomEclCnn, randomEclCnnZip } from "../fixtures/eclCnn.js";
 import { BASF2_XML } from "../fixtures/shared.js";
 import { contiguousStrides, stateDictPickle, torchStyleZip, type FixtureEntry } from "../fixtures/torchZipWriter.js";
-import { invariant, type FuzzTarget } from "./harness.js";
+import { invariant, KnownFinding, type FuzzTarget } from "./harness.js";
 import { byteMutations, concat, sometimes, jsonMutations, mutateBytes, mutateJson, type ByteMutation, type JsonMutation } from "./mutate.js";
 import { randomKlmDnn, syntheticLikelihoodTables, tinyConvModel, tinyMixedModel, zeroInputs } from "./seeds.js";
 
@@ -797,10 +797,20 @@ const chainTarget: FuzzTarget<ChainCase> = {
         const i = e.hit % hits.length;
         hits[i] = editRecord(hits[i] as Record<string, unknown>, HIT_FIELDS[e.field]!, HOSTILE_NUMBERS[e.value]);
       }
-      const out = chainReco.reconstructEvent(tracks as TrackAtIp[], hits as KlmHit[]);
+      let out;
+      try {
+        out = chainReco.reconstructEvent(tracks as TrackAtIp[], hits as KlmHit[]);
+      } catch (e) {
+        if (e instanceof TypeError && hits.some((h) => h === null || h === undefined))
+          throw new KnownFinding("F1", "reconstructEvent reads .section of a null/undefined KLM hit (src/reco/klmAssociationLayout.ts)");
+        throw e;
+      }
       invariant(out.length === tracks.length, "one reconstruction per track");
+      // beyond float32's range a finite momentum overflows the float32 features to ±Inf
+      const overflow = tracks.some((t) => ["px", "py", "pz", "x", "y", "z"].some((k) => Math.abs((t as Record<string, number>)[k]!) > 3.4e38));
       for (const r of out) {
         invariant(r.features.length === 121, "121 features");
+        if (overflow && !r.features.every(Number.isFinite)) throw new KnownFinding("F2", "a finite IP state beyond float32 range (|p| > 3.4e38) gives ±Inf/NaN DNN features; validateTrack does not bound it (src/reco/klmChain.ts)");
         invariant(r.features.every(Number.isFinite), "non-finite DNN feature");
         invariant(Number.isFinite(r.chi2) && Number.isInteger(r.ndof), "chi2/ndof");
         if (r.likelihood !== null) invariant(r.likelihood.muonId >= 0 && r.likelihood.muonId <= 1, "muonId outside [0, 1]");
@@ -826,15 +836,23 @@ const chainTarget: FuzzTarget<ChainCase> = {
       for (const e of c.trackEdits) {
         if (particles.length === 0) break;
         const i = e.track % particles.length;
-        // not "self": a non-object particle is a known TypeError in src/sim/event.ts validateParticle (reported, not ours to fix)
-        const field = (["x", "y", "z", "px", "py", "pz", "charge", "mass", "pdg"] as const)[e.field % 9]!;
+        const field = (["x", "y", "z", "px", "py", "pz", "charge", "mass", "pdg", "self"] as const)[e.field % 10]!;
         let value = HOSTILE_NUMBERS[e.value];
-        // known finding (reported): a 1.5 GeV/c² pion with px = 8737 GeV/c never finishes transportParticle
-        // (src/sim), so finite momenta above 1 TeV/c are left out here rather than hanging the run
-        if (typeof value === "number" && Number.isFinite(value) && Math.abs(value) > 1000 && field.startsWith("p")) value = 1000;
+        // known finding F3 (reported to the lead, docs/security.md): simulateEvent does not return for some
+        // extreme but finite particles (a 1.5 GeV/c² pion with px = 8737 GeV/c; a pion of mass 8736 GeV/c²
+        // with pz = 1000 GeV/c). validateParticle bounds neither, so finite masses and momenta are
+        // clamped to 2 GeV here (non-finite and non-numbers still reach it) rather than hang the run.
+        if (typeof value === "number" && Number.isFinite(value) && Math.abs(value) > 2 && (field.startsWith("p") || field === "mass")) value = Math.sign(value) * 2;
         particles[i] = editRecord(particles[i] as Record<string, unknown>, field, value);
       }
-      const out = simulateEvent(particles as ParticleState[], 0, rng, defaultDetectorConditions());
+      let out;
+      try {
+        out = simulateEvent(particles as ParticleState[], 0, rng, defaultDetectorConditions());
+      } catch (e) {
+        if (e instanceof TypeError && particles.some((q) => q === null || q === undefined))
+          throw new KnownFinding("F4", "simulateEvent reads fields of a null/undefined particle (src/sim/event.ts validateParticle)");
+        throw e;
+      }
       invariant(out.length === particles.length, "one row per particle");
     }
   },
