@@ -377,10 +377,8 @@ export class Propagator {
 
   // scratch
   private readonly nx = new Float64Array(6);
-  /** helix Jacobian blocks ∂x/∂p0 (A) and ∂p/∂p0 (B), or the energy-loss block G, 3×3 row-major */
+  /** helix Jacobian blocks ∂x/∂p0 (A, 0–8) and ∂p/∂p0 (B, 9–17), 3×3 row-major */
   private readonly jac = new Float64Array(18);
-  private readonly jacA = this.jac.subarray(0, 9);
-  private readonly jacB = this.jac.subarray(9, 18);
   private readonly helixVectors = new Float64Array(21);
   private readonly noiseDirection = new Float64Array(3);
   private readonly tmp = new Float64Array(36);
@@ -643,14 +641,12 @@ export class Propagator {
   /**
    * Jacobian ∂(x(s), p(s))/∂(x0, p0) of the helix at fixed path length s (analytic). Its structure is
    * [[I, A], [0, B]] (the position does not depend on where the step starts, the momentum only on the
-   * momentum): A = ∂x/∂p0 into jacA, B = ∂p/∂p0 into jacB (3×3 row-major); transformHelixCovariance
-   * applies it.
+   * momentum): A = ∂x/∂p0 into J[at…at+8], B = ∂p/∂p0 into J[at+9…at+17] (3×3 row-major; jac, or
+   * straight into the deferred log); transformHelixCovariance applies it.
    * x = x0 + (s/P)[u∥ + f1(φ) u⊥ + f2(φ) w], p = u∥ + cos φ u⊥ − sin φ w, φ = κ s = c s/P,
    * f1 = sin φ/φ, f2 = (cos φ − 1)/φ, so ∂φ/∂u_j = −φ u_j/P².
    */
-  private helixJacobian(sLen: number): void {
-    const A = this.jacA;
-    const B = this.jacB;
+  private helixJacobian(sLen: number, J: Float64Array, at: number): void {
     const s = this.state;
     const ux = s.px, uy = s.py, uz = s.pz;
     const P = this.hP;
@@ -663,8 +659,8 @@ export class Propagator {
         const uj = u[j]!;
         for (let i = 0; i < 3; i++) {
           const eij = i === j ? 1 : 0;
-          A[i * 3 + j] = (sLen / P) * (eij - (u[i]! * uj) / P2);
-          B[i * 3 + j] = eij;
+          J[at + i * 3 + j] = (sLen / P) * (eij - (u[i]! * uj) / P2);
+          J[at + 9 + i * 3 + j] = eij;
         }
       }
       return;
@@ -695,34 +691,34 @@ export class Propagator {
     const e0 = (-phi * ux) / P2, e1 = (-phi * uy) / P2, e2 = (-phi * uz) / P2;
     // column j = 0: b̂ × e_x = (0, b̂z, −b̂y)
     let par = bh0 * bh0, perp = 1 - par;
-    A[0] = helixPositionEntry(k0, v0, g, par, perp, 0, f1, f2, x0, e0);
-    B[0] = helixMomentumEntry(par, perp, 0, cs, sn, y0, e0);
+    J[at] = helixPositionEntry(k0, v0, g, par, perp, 0, f1, f2, x0, e0);
+    J[at + 9] = helixMomentumEntry(par, perp, 0, cs, sn, y0, e0);
     par = bh1 * bh0; perp = 0 - par;
-    A[3] = helixPositionEntry(k0, v1, g, par, perp, bh2, f1, f2, x1, e0);
-    B[3] = helixMomentumEntry(par, perp, bh2, cs, sn, y1, e0);
+    J[at + 3] = helixPositionEntry(k0, v1, g, par, perp, bh2, f1, f2, x1, e0);
+    J[at + 12] = helixMomentumEntry(par, perp, bh2, cs, sn, y1, e0);
     par = bh2 * bh0; perp = 0 - par;
-    A[6] = helixPositionEntry(k0, v2, g, par, perp, -bh1, f1, f2, x2, e0);
-    B[6] = helixMomentumEntry(par, perp, -bh1, cs, sn, y2, e0);
+    J[at + 6] = helixPositionEntry(k0, v2, g, par, perp, -bh1, f1, f2, x2, e0);
+    J[at + 15] = helixMomentumEntry(par, perp, -bh1, cs, sn, y2, e0);
     // column j = 1: b̂ × e_y = (−b̂z, 0, b̂x)
     par = bh0 * bh1; perp = 0 - par;
-    A[1] = helixPositionEntry(k1, v0, g, par, perp, -bh2, f1, f2, x0, e1);
-    B[1] = helixMomentumEntry(par, perp, -bh2, cs, sn, y0, e1);
+    J[at + 1] = helixPositionEntry(k1, v0, g, par, perp, -bh2, f1, f2, x0, e1);
+    J[at + 10] = helixMomentumEntry(par, perp, -bh2, cs, sn, y0, e1);
     par = bh1 * bh1; perp = 1 - par;
-    A[4] = helixPositionEntry(k1, v1, g, par, perp, 0, f1, f2, x1, e1);
-    B[4] = helixMomentumEntry(par, perp, 0, cs, sn, y1, e1);
+    J[at + 4] = helixPositionEntry(k1, v1, g, par, perp, 0, f1, f2, x1, e1);
+    J[at + 13] = helixMomentumEntry(par, perp, 0, cs, sn, y1, e1);
     par = bh2 * bh1; perp = 0 - par;
-    A[7] = helixPositionEntry(k1, v2, g, par, perp, bh0, f1, f2, x2, e1);
-    B[7] = helixMomentumEntry(par, perp, bh0, cs, sn, y2, e1);
+    J[at + 7] = helixPositionEntry(k1, v2, g, par, perp, bh0, f1, f2, x2, e1);
+    J[at + 16] = helixMomentumEntry(par, perp, bh0, cs, sn, y2, e1);
     // column j = 2: b̂ × e_z = (b̂y, −b̂x, 0)
     par = bh0 * bh2; perp = 0 - par;
-    A[2] = helixPositionEntry(k2, v0, g, par, perp, bh1, f1, f2, x0, e2);
-    B[2] = helixMomentumEntry(par, perp, bh1, cs, sn, y0, e2);
+    J[at + 2] = helixPositionEntry(k2, v0, g, par, perp, bh1, f1, f2, x0, e2);
+    J[at + 11] = helixMomentumEntry(par, perp, bh1, cs, sn, y0, e2);
     par = bh1 * bh2; perp = 0 - par;
-    A[5] = helixPositionEntry(k2, v1, g, par, perp, -bh0, f1, f2, x1, e2);
-    B[5] = helixMomentumEntry(par, perp, -bh0, cs, sn, y1, e2);
+    J[at + 5] = helixPositionEntry(k2, v1, g, par, perp, -bh0, f1, f2, x1, e2);
+    J[at + 14] = helixMomentumEntry(par, perp, -bh0, cs, sn, y1, e2);
     par = bh2 * bh2; perp = 1 - par;
-    A[8] = helixPositionEntry(k2, v2, g, par, perp, 0, f1, f2, x2, e2);
-    B[8] = helixMomentumEntry(par, perp, 0, cs, sn, y2, e2);
+    J[at + 8] = helixPositionEntry(k2, v2, g, par, perp, 0, f1, f2, x2, e2);
+    J[at + 17] = helixMomentumEntry(par, perp, 0, cs, sn, y2, e2);
   }
 
   // ───────── surfaces ─────────
@@ -1138,15 +1134,14 @@ export class Propagator {
     }
   }
 
-  /** Appends the helix Jacobian of this step (jacA, jacB) to the deferred log. */
-  private logHelixCovariance(): void {
+  /** Appends the helix Jacobian of this step to the deferred log (computed in place there). */
+  private logHelixCovariance(sLen: number): void {
     if (this.covarianceLogLength + 19 > COVARIANCE_LOG_WORDS) this.materializeCovariance();
     const log = this.covarianceLog;
-    let k = this.covarianceLogLength;
-    log[k++] = LOG_HELIX;
-    const J = this.jac;
-    for (let i = 0; i < 18; i++) log[k + i] = J[i]!;
-    this.covarianceLogLength = k + 18;
+    const k = this.covarianceLogLength;
+    log[k] = LOG_HELIX;
+    this.helixJacobian(sLen, log, k + 1);
+    this.covarianceLogLength = k + 19;
   }
 
   /** Appends an energy-loss rescaling and its noise (the arguments of scaleMomentumCovariance and addNoise) to the deferred log. */
@@ -1258,9 +1253,11 @@ export class Propagator {
       this.stepX = x0; this.stepY = y0; this.stepZ = z0; this.stepTime = s.time;
       this.helixAt(step);
       if (s.covariance) {
-        this.helixJacobian(step);
-        if (this.deferCovariance) this.logHelixCovariance();
-        else this.transformHelixCovariance(this.jac, 0);
+        if (this.deferCovariance) this.logHelixCovariance(step);
+        else {
+          this.helixJacobian(step, this.jac, 0);
+          this.transformHelixCovariance(this.jac, 0);
+        }
       }
       const o = this.nx;
       s.x = o[0]!; s.y = o[1]!; s.z = o[2]!;
