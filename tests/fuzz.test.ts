@@ -5,6 +5,10 @@
  * the test with its input printed. The long run (≥ 100 000 cases) is `node scripts/fuzz.mjs`.
  */
 import { describe, expect, it } from "vitest";
+import { UnsafeFileError } from "../src/errors.js";
+import { unpickle } from "../src/models/pickle.js";
+import { loadTorchZip, torchGlobals } from "../src/models/torchZip.js";
+import { contiguousStrides, writeTorchStateDictZip } from "./fixtures/torchZipWriter.js";
 import { runTarget, summaryLine, type FuzzOutcome } from "./fuzz/harness.js";
 import { FUZZ_TARGETS } from "./fuzz/targets.js";
 
@@ -37,5 +41,26 @@ describe("fuzz (CI run)", () => {
     console.log(`[fuzz] total: ${cases} cases over ${outcomes.length} targets, ${typed} typed errors, ${crashes} crashes, ${known} known routed findings (docs/security.md), ${seconds.toFixed(1)} s (seed ${FUZZ_CI_SEED})`);
     expect(crashes).toBe(0);
     if (process.env.MUID_FUZZ_CASES === undefined) expect(cases).toBeGreaterThanOrEqual(10_000 - (outcomes.some((o) => o.skipped) ? 2000 : 0));
+  });
+});
+
+describe("regressions found by the fuzzer", () => {
+  it("a stride-0 view of a 4-byte storage asking for 2^30 elements is an UnsafeFileError, not a 4 GiB allocation", () => {
+    const zip = writeTorchStateDictZip([{ name: "w", storage: { key: "0", dtype: "F32", data: new Float32Array(1) }, offset: 0, size: [2 ** 30], stride: [0] }]);
+    const globals = torchGlobals(["collections.OrderedDict", "torch._utils._rebuild_tensor_v2", "torch.FloatStorage"]);
+    expect(() => loadTorchZip(zip, { globals })).toThrow(UnsafeFileError);
+    expect(() => loadTorchZip(zip, { globals })).toThrow(/would materialise 1073741824 elements/);
+    // many legal views of one storage draw from one per-archive budget (zip maxTotalBytes)
+    const storage = { key: "0", dtype: "F32" as const, data: new Float32Array(1024) };
+    const views = Array.from({ length: 8 }, (_, i) => ({ name: `v${i}`, storage, offset: 0, size: [1024], stride: contiguousStrides([1024]) }));
+    expect(() => loadTorchZip(writeTorchStateDictZip(views), { globals, zipLimits: { maxTotalBytes: 6 * 4096 } })).toThrow(/materialises more tensor bytes than its limit/);
+  });
+
+  it("a 300 KB pickle using one 10⁵-deep tuple 10⁵ times as a frozenset item is checked in linear time (hash bomb)", () => {
+    const depth = 100_000, copies = 100_000;
+    const bytes = Uint8Array.from([0x80, 2, 0x4e, ...new Array<number>(depth).fill(0x85), 0x71, 0, 0x30, 0x28, ...Array.from({ length: copies }, () => [0x68, 0]).flat(), 0x91, 0x2e]);
+    const value = unpickle(bytes) as Set<unknown>;
+    expect(value).toBeInstanceOf(Set);
+    expect(value.size).toBe(1);
   });
 });

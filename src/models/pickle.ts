@@ -109,6 +109,9 @@ export function unpickle(bytes: Uint8Array, options: UnpickleOptions = {}): unkn
   const globals = options.globals ?? {};
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const memo = new Map<number, unknown>();
+  // hashability of every tuple already checked: memo references let a small pickle use one deep tuple
+  // as a key many times, and re-walking it each time would be quadratic (a "hash bomb")
+  const hashable = new WeakMap<object, boolean>();
   const marks: unknown[][] = [];
   let stack: unknown[] = [];
   let pos = 0;
@@ -220,7 +223,7 @@ export function unpickle(bytes: Uint8Array, options: UnpickleOptions = {}): unkn
     return t;
   };
   const setItem = (d: PickleDict, k: unknown, v: unknown): void => {
-    if (!isHashable(k)) throw new FormatError(`pickle dict key at byte ${opPos} is an unhashable ${pickleTypeName(k)}`);
+    if (!isHashable(k, hashable)) throw new FormatError(`pickle dict key at byte ${opPos} is an unhashable ${pickleTypeName(k)}`);
     d.set(k, v);
   };
   const long = (n: number): number | bigint => {
@@ -351,7 +354,7 @@ export function unpickle(bytes: Uint8Array, options: UnpickleOptions = {}): unkn
         const s = top();
         if (!(s instanceof Set)) throw new FormatError(`pickle ADDITEMS at byte ${opPos} adds to a ${pickleTypeName(s)}, not a set`);
         for (const v of items) {
-          if (!isHashable(v)) throw new FormatError(`pickle set item at byte ${opPos} is an unhashable ${pickleTypeName(v)}`);
+          if (!isHashable(v, hashable)) throw new FormatError(`pickle set item at byte ${opPos} is an unhashable ${pickleTypeName(v)}`);
           s.add(v);
         }
         break;
@@ -359,7 +362,7 @@ export function unpickle(bytes: Uint8Array, options: UnpickleOptions = {}): unkn
       case 0x91: {
         // FROZENSET
         const items = popMark();
-        if (!items.every(isHashable)) throw new FormatError(`pickle FROZENSET at byte ${opPos} holds an unhashable item`);
+        if (!items.every((v) => isHashable(v, hashable))) throw new FormatError(`pickle FROZENSET at byte ${opPos} holds an unhashable item`);
         push(new Set(items));
         break;
       }
@@ -483,19 +486,45 @@ export function unpickle(bytes: Uint8Array, options: UnpickleOptions = {}): unkn
   }
 }
 
-/** Python hashability: scalars and tuples of hashables. Iterative, as tuples may nest deeply. */
-function isHashable(key: unknown): boolean {
-  const work = [key];
-  const seen = new Set<unknown>(); // memo references make shared sub-tuples: visit each once
-  while (work.length > 0) {
-    const k = work.pop();
-    if (k === null || typeof k === "string" || typeof k === "number" || typeof k === "bigint" || typeof k === "boolean") continue;
-    if (!Array.isArray(k) || !Object.isFrozen(k)) return false;
-    if (seen.has(k)) continue;
-    seen.add(k);
-    for (const item of k) work.push(item);
+/**
+ * Python hashability: scalars and tuples of hashables. Iterative, as tuples may nest deeply; results
+ * for tuples are cached in `known` (tuples are frozen, so their hashability never changes), so every
+ * tuple of one pickle is walked at most once however often memo references repeat it.
+ */
+function isHashable(key: unknown, known: WeakMap<object, boolean>): boolean {
+  const scalar = (k: unknown) => k === null || typeof k === "string" || typeof k === "number" || typeof k === "bigint" || typeof k === "boolean";
+  if (scalar(key)) return true;
+  if (!Array.isArray(key) || !Object.isFrozen(key)) return false;
+  const cached = known.get(key);
+  if (cached !== undefined) return cached;
+  // depth-first post-order over the tuples not yet known; a tuple is hashable iff all its items are
+  const stack: { tuple: readonly unknown[]; next: number }[] = [{ tuple: key, next: 0 }];
+  const onStack = new Set<object>([key]);
+  while (stack.length > 0) {
+    const top = stack[stack.length - 1]!;
+    if (top.next === top.tuple.length) {
+      known.set(top.tuple, true);
+      onStack.delete(top.tuple);
+      stack.pop();
+      continue;
+    }
+    const item = top.tuple[top.next++];
+    if (scalar(item)) continue;
+    if (!Array.isArray(item) || !Object.isFrozen(item)) {
+      // one unhashable item makes every tuple on the path unhashable
+      for (const f of stack) known.set(f.tuple, false);
+      return false;
+    }
+    const c = known.get(item);
+    if (c === true || onStack.has(item)) continue;
+    if (c === false) {
+      for (const f of stack) known.set(f.tuple, false);
+      return false;
+    }
+    onStack.add(item);
+    stack.push({ tuple: item, next: 0 });
   }
-  return true;
+  return known.get(key)!;
 }
 
 /** A short description of a value's kind, for error messages. */

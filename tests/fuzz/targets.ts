@@ -171,7 +171,8 @@ type PickleOp =
   | { op: "bytes"; n: number }
   | { op: "global"; which: number }
   | { op: "nest"; depth: number; how: number }
-  | { op: "bigLength"; code: number; value: number };
+  | { op: "bigLength"; code: number; value: number }
+  | { op: "hashBomb"; depth: number; copies: number; as: number };
 
 const PICKLE_GLOBALS = [
   "torch._utils\n_rebuild_tensor_v2\n", "torch._utils\n_rebuild_parameter\n", "collections\nOrderedDict\n", "torch\nFloatStorage\n",
@@ -190,6 +191,7 @@ const pickleOp: fc.Arbitrary<PickleOp> = fc.oneof(
   { weight: 1, arbitrary: fc.integer({ min: 0, max: 64 }).map((n) => ({ op: "bytes" as const, n })) },
   { weight: 3, arbitrary: fc.nat(PICKLE_GLOBALS.length - 1).map((which) => ({ op: "global" as const, which })) },
   { weight: 1, arbitrary: fc.record({ op: fc.constant("nest" as const), depth: fc.integer({ min: 1, max: 20000 }), how: fc.nat(2) }) },
+  { weight: 1, arbitrary: fc.record({ op: fc.constant("hashBomb" as const), depth: fc.integer({ min: 1, max: 3000 }), copies: fc.integer({ min: 1, max: 3000 }), as: fc.nat(2) }) },
   { weight: 1, arbitrary: fc.record({ op: fc.constant("bigLength" as const), code: fc.constantFrom(0x58, 0x42, 0x8d, 0x8e, 0x8b, 0x95), value: fc.constantFrom(0xffffffff, 0x7fffffff, 2 ** 31, 1e6) }) },
 );
 
@@ -216,6 +218,13 @@ function emitPickle(ops: readonly PickleOp[]): Uint8Array {
         // deep structures built without MARK: list-in-tuple chains, nested tuples, dicts in lists
         out.push(0x5d);
         for (let i = 0; i < o.depth; i++) out.push(...(o.how === 0 ? [0x85] : o.how === 1 ? [0x5d, 0x32, 0x30, 0x85] : [0x7d, 0x85]));
+        break;
+      case "hashBomb":
+        // one deep tuple in the memo, used `copies` times as a set item / frozenset item / dict key
+        out.push(0x4e, ...new Array<number>(o.depth).fill(0x85), 0x72, 0x39, 0x30, 0, 0, 0x30);
+        if (o.as === 0) out.push(0x8f, 0x28, ...Array.from({ length: o.copies }, () => [0x6a, 0x39, 0x30, 0, 0]).flat(), 0x90);
+        else if (o.as === 1) out.push(0x28, ...Array.from({ length: o.copies }, () => [0x6a, 0x39, 0x30, 0, 0]).flat(), 0x91);
+        else out.push(0x7d, 0x28, ...Array.from({ length: o.copies }, () => [0x6a, 0x39, 0x30, 0, 0, 0x4e]).flat(), 0x75);
         break;
       case "bigLength":
         out.push(o.code, ...u32(o.value), ...(o.code === 0x8d || o.code === 0x8e || o.code === 0x95 ? u32(o.value) : []));
