@@ -15,6 +15,7 @@ import { JsForward } from "../src/eval/jsForward.js";
 import { buildTfjsForward } from "../src/eval/benchTfjs.js";
 import { readModelFile } from "../src/models/modelFile.js";
 import { Random } from "../src/sim/random.js";
+import { createEngine } from "../src/models/engine.js";
 import { forwardFloat64 } from "./reference/float64Forward.js";
 import { eclInputs } from "./fixtures/eclCnn.js";
 
@@ -104,6 +105,31 @@ describe.skipIf(!haveWeights)("muid bench", () => {
       expect(spread).toBeGreaterThan(0.1); // the rows differ, so a permutation error would show
       expect(worstJs).toBeLessThanOrEqual(1e-5);
       expect(worstTf).toBeLessThanOrEqual(1e-5);
+    }
+  });
+});
+
+describe("the wasm f32x4 peak micro-kernel (assembly/peak.ts)", () => {
+  it("does exactly `iterations` float32 mul + add steps on every chain (its FLOP count)", async () => {
+    const kernels = (await createEngine()).kernels as unknown as Record<string, (iterations: number, seed: number) => number>;
+    // a ← fround(fround(a·m) + c) per lane, emulated in JS (assembly/peak.ts: m = 1 − 2⁻²⁰, c = 2⁻²⁰)
+    const m = Math.fround(1 - 2 ** -20), c = Math.fround(2 ** -20);
+    const expected = (chains: number, iterations: number, seed: number): number => {
+      const f = Math.fround;
+      let sum = 0;
+      for (let j = 0; j < chains; j++) {
+        let a = f(seed + j);
+        for (let i = 0; i < iterations; i++) a = f(f(a * m) + c);
+        const lanes = f(f(f(a + a) + a) + a); // sum4: ((l0 + l1) + l2) + l3, the four lanes equal
+        sum = j === 0 ? lanes : f(sum + lanes);
+      }
+      return sum;
+    };
+    for (const [name, chains] of [["peakMulAdd8", 8], ["peakMulAdd12", 12]] as const) {
+      for (const iterations of [0, 1, 1000, 20_000]) {
+        expect(kernels[name]!(iterations, 0.5)).toBe(expected(chains, iterations, 0.5));
+        expect(kernels[name]!(iterations, 0.5)).not.toBe(expected(chains, iterations + 1, 0.5));
+      }
     }
   });
 });
