@@ -2,7 +2,13 @@
  * The input edge cases of issue 8, each with its asserted behaviour: a typed error whose message names
  * the problem, or a documented, defined result (docs/security.md "Bad input").
  */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Command } from "commander";
 import { beforeAll, describe, expect, it } from "vitest";
+import { registerPredict } from "../src/cli/predict.js";
+import { writeModelFile } from "../src/models/modelFile.js";
 import { InputError, ModelError } from "../src/errors.js";
 import { EclCnnFast } from "../src/models/eclCnnFast.js";
 import { Model } from "../src/models/runtime.js";
@@ -192,5 +198,32 @@ describe("hand-made Muid results and model cards", () => {
     card.inputs.push({ name: "huge", shape: [2 ** 30], kind: "float" });
     expect(() => validateModel({ card, tensors: bundle.tensors })).toThrow(ModelError);
     expect(() => validateModel({ card, tensors: bundle.tensors })).toThrow(/value "huge" holds 1073741824 elements per row, more than the limit/);
+  });
+});
+
+describe("muid predict on JSON rows", () => {
+  async function predict(rows: unknown): Promise<{ muonProbability: number[]; logits: number[][] }> {
+    const dir = mkdtempSync(join(tmpdir(), "muid-edges-"));
+    try {
+      writeFileSync(join(dir, "m.safetensors"), writeModelFile(randomKlmDnn(3)));
+      writeFileSync(join(dir, "rows.json"), JSON.stringify(rows));
+      const program = new Command().exitOverride();
+      registerPredict(program);
+      await program.parseAsync(["node", "muid", "predict", "-m", join(dir, "m.safetensors"), "-i", join(dir, "rows.json"), "-o", join(dir, "out.json")]);
+      return JSON.parse(readFileSync(join(dir, "out.json"), "utf8"));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+
+  it("an empty row list is a defined, empty result; a short row or a string value is an InputError naming the row", async () => {
+    expect(await predict([])).toEqual({ muonProbability: [], logits: [] });
+    const row = Array.from({ length: 121 }, (_, i) => i / 121);
+    const one = await predict([row]);
+    expect(one.muonProbability).toHaveLength(1);
+    expect(one.logits[0]).toHaveLength(2);
+    await expect(predict([row, row.slice(1)])).rejects.toThrow(/row 1: "features" must have 121 numbers, got 120 values/);
+    await expect(predict([row.map((v, i) => (i === 4 ? "1" : v))])).rejects.toThrow(/row 0: "features"\[4\] is not a number/);
+    await expect(predict({ rows: [] })).rejects.toThrow(InputError);
   });
 });

@@ -11,7 +11,7 @@ export function registerPredict(program: Command): void {
     .requiredOption("-m, --model <file>", "model file (.safetensors with a muid model card)")
     .requiredOption("-i, --input <file>", "JSON rows: KLM DNN [[121 numbers], ...]; ECL CNN [{image, pt, thetaId, phiId}, ...]")
     .option("-o, --output <file>", "write the result JSON here instead of standard output")
-    .addHelpText("after", '\nOutput: {"muonProbability": [...], "logits": [[l0, l1], ...]} (class 1 = muon)')
+    .addHelpText("after", '\nOutput: {"muonProbability": [...], "logits": [[l0, l1], ...]} (class 1 = muon); [] gives empty lists')
     .action(async (opts: { model: string; input: string; output?: string }) => {
       const model = await loadModel(readInputFile(opts.model));
       let rows: unknown;
@@ -22,7 +22,8 @@ export function registerPredict(program: Command): void {
         throw e;
       }
       const { inputs, batch } = rowsToInputs(model.card, rows);
-      const { logits, muonProbability } = model.predict(inputs, batch);
+      // no rows (an empty event) is a defined, empty result; Model.predict itself requires batch ≥ 1
+      const { logits, muonProbability } = batch === 0 ? { logits: new Float32Array(0), muonProbability: new Float32Array(0) } : model.predict(inputs, batch);
       const classes = model.card.outputs[0].classes.length;
       const result = {
         muonProbability: Array.from(muonProbability),
