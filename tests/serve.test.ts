@@ -13,7 +13,7 @@ import { OptionError } from "../src/errors.js";
 import { resolveServedPath, startServer, type RunningServer } from "../src/cli/serve.js";
 import { loadDemoModels, MUON_ID_METHODS, simulateAndRunEvent, summariseTrack, type MuidLibrary, type TrackSummary } from "../src/web/eventChain.js";
 import type { DemoRunResult } from "../src/web/demo.js";
-import { NODE_MATH } from "../src/web/v8Math.js";
+import { NODE_MATH } from "../src/math/ieee754.js";
 import { Random } from "../src/sim/random.js";
 import { chromiumAvailable, launchChromium } from "./browser/chromium.js";
 

@@ -79,7 +79,7 @@ import {
 import { InputError } from "../errors.js";
 import type { Random } from "../sim/random.js";
 import type { KlmSection, TrackAtIp } from "../sim/types.js";
-import { hypot2 } from "../sim/hypot.js";
+import { hypot2 } from "../math/hypot.js";
 import { barrelReturnField, endcapReturnField, solenoidField } from "./field.js";
 import {
   barrelGapInnerRadius,

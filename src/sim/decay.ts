@@ -13,7 +13,7 @@ import { PDG } from "./types.js";
 import type { Random } from "./random.js";
 import { MUON_MASS, PION_MASS } from "../constants.js";
 import { InputError } from "../errors.js";
-import { hypot3 } from "./hypot.js";
+import { hypot3 } from "../math/hypot.js";
 
 /** Mean lab decay length βγcτ = (p/m)·cτ, cm (p in GeV/c, mass in GeV/c², ctau in cm). */
 export function decayLengthCm(p: number, mass: number, ctau: number): number {

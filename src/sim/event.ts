@@ -16,7 +16,7 @@ import { eclNeighbourhoodCells } from "../geometry/eclNeighbours.js";
 import { ECL_N_CRYSTALS, crystalTowards } from "../geometry/ecl.js";
 import { klmBackgroundHits, klmHitsFromCrossings } from "./klmResponse.js";
 import { reconstructTrackAtIp } from "./tracking.js";
-import { hypot2 } from "./hypot.js";
+import { hypot2 } from "../math/hypot.js";
 import { InputError } from "../errors.js";
 import {
   KLM_LAYER_EFFICIENCY_DEFAULT,

@@ -60,7 +60,7 @@ import {
 import { barrelLayerRadius, barrelSectorOf, endcapLayerZ, endcapSectorOf, sectorCos, sectorSin } from "../geometry/klm.js";
 import type { Random } from "./random.js";
 import type { EclEnergyDeposit, KlmCrossing } from "./transport.js";
-import { hypot2, hypot3 } from "./hypot.js";
+import { hypot2, hypot3 } from "../math/hypot.js";
 
 // ───────────── interaction lengths ─────────────
 

@@ -17,7 +17,7 @@
 import type { DetectorConditions, KlmHit, KlmSection } from "./types.js";
 import type { Random } from "./random.js";
 import type { KlmCrossing } from "./transport.js";
-import { hypot2 } from "./hypot.js";
+import { hypot2 } from "../math/hypot.js";
 import { InputError } from "../errors.js";
 import {
   DETECTOR_Z_OFFSET,

@@ -12,7 +12,7 @@
  */
 import type { ParticleState, TrackAtIp } from "./types.js";
 import type { Random } from "./random.js";
-import { hypot2 } from "./hypot.js";
+import { hypot2 } from "../math/hypot.js";
 import {
   TRACK_PT_RESOLUTION_LINEAR,
   TRACK_PT_RESOLUTION_CONSTANT,

@@ -10,7 +10,7 @@
  */
 import { BKLM_INNER_RADIUS, BKLM_OUTER_RADIUS, ECL_BACKWARD_FRONT_PLANE, ECL_FORWARD_FRONT_PLANE, ECL_FRONT_RADIUS, EKLM_SECTION_FRONT } from "../constants.js";
 import type { KlmReconstructor } from "../reco/klmChain.js";
-import { installNodeMath } from "./v8Math.js";
+import { installNodeMath } from "../math/ieee754.js";
 import { DEMO_WEIGHTS, loadDemoModels, MUON_ID_METHODS, simulateAndRunEvent, summariseTrack, type ChainEvent, type DemoModels, type MuidLibrary, type TrackSummary } from "./eventChain.js";
 
 /** What `window.muidDemo.run` resolves to: every track's probabilities as numbers, and the latency. */

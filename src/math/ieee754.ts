@@ -1,13 +1,16 @@
 /**
- * Node 20's Math functions, bit for bit, for the browser page.
+ * Node 20's Math functions, bit for bit, in plain JavaScript: the library's transcendental math.
  *
  * ECMAScript leaves Math.sin, exp, log, pow, … "implementation-approximated". Node 20's V8 (11.3)
  * computes them with its port of fdlibm (deps/v8/src/base/ieee754.cc; pow: fdlibm e_pow.c); current
  * Chromium's V8 delegates several of them to LLVM libc, and the last bits differ (measured: 3–12 % of
  * random arguments of sin, cos, exp, log, pow, atan2). The simulation and the extrapolation call them
- * millions of times per event, so the page's numbers drift from Node's after a few steps. The page
- * installs these ports over the engine's Math before it loads the bundle (`installNodeMath`), and the
- * chain in Chromium then gives Node's numbers exactly (tests/serve.test.ts checks both claims).
+ * millions of times per event, so an engine's own Math would make the numbers drift after a few steps.
+ * src/sim, src/geometry, src/reco, src/eval/phoenix.ts and src/web/eventChain.ts therefore call these
+ * ports instead of Math (tests/mathDeterminism.test.ts scans for direct calls), and as every operation
+ * below is an IEEE-754 double operation (+ − × ÷, √, integer bit manipulation) the library gives Node 20's
+ * numbers in every engine. `installNodeMath` (overwriting a global Math) is kept for pages that want
+ * their own code to see Node's Math too; the library no longer needs it.
  *
  * Ported from V8's src/base/ieee754.cc (nodejs/node deps/v8, read at 08b6ea81; legacy::pow from v8/v8
  * at 1e79e037, fdlibm's e_pow.c with V8's own division in the last step). Arguments of sin, cos and tan beyond
@@ -29,7 +32,7 @@
 const word = new Float64Array(1);
 const words = new Uint32Array(word.buffer);
 const signedWords = new Int32Array(word.buffer);
-if (new Uint8Array(Uint16Array.of(1).buffer)[0] !== 1) throw new Error("v8Math: a big-endian engine is not supported");
+if (new Uint8Array(Uint16Array.of(1).buffer)[0] !== 1) throw new Error("ieee754: a big-endian engine is not supported");
 
 /** High 32 bits of x as a signed integer (GET_HIGH_WORD). */
 function highWord(x: number): number {
