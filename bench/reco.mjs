@@ -129,6 +129,7 @@ const variants = [await variant("working tree", repoRoot)];
 if (baselineRef) {
   const { dir, commit } = extractBaseline(baselineRef);
   variants.unshift(await variant(`baseline ${commit}`, dir));
+  rmSync(dir, { recursive: true, force: true }); // bundled and loaded: the extracted sources are no longer needed
 } else if (variantDir) {
   const dir = resolve(variantDir);
   if (!existsSync(join(dir, "build", "muid.wasm"))) {
