@@ -217,7 +217,7 @@ export function benchTable(doc: BenchDocument): string {
   lines.push(`muid bench, ${doc.date.slice(0, 10)}, ${m.cpu} (${m.cores} cores), Node ${m.node}, load average ${m.loadAverage.start.join(" ")} → ${m.loadAverage.end.join(" ")}${source}`);
   lines.push(`${doc.events} BB̄ events (seed ${doc.options.seed}), ${(doc.tracks / doc.events).toFixed(1)} tracks/event, ${c.klmTracksPerEvent.toFixed(1)} KLM DNN rows and ${c.eclTracksPerEvent.toFixed(1)} ECL CNN rows per event; one thread; medians over events (p10–p90), best of ${doc.options.rounds} round(s)`);
   lines.push("");
-  const header = ["engine", "model work ms/event", "KLM DNN / ECL CNN ms", "full chain ms/event", "ms/track", "events/s", "max |Δp| vs muid"];
+  const header = ["engine", "model work ms/event", "KLM DNN / ECL CNN ms", "full chain ms/event", "ms/track", "events/s", "largest Δp vs muid"];
   const rows: string[][] = [];
   rows.push(["muid-wasm full chain (measured)", "–", "–", `${ms(c.msPerEvent.median)} (${ms(c.msPerEvent.p10)}–${ms(c.msPerEvent.p90)})`, ms(c.msPerTrack.median, 4), c.eventsPerSecond.toFixed(0), "–"]);
   for (const e of doc.engines) {
