@@ -14,6 +14,7 @@ import type { Random } from "./random.js";
 import { MUON_MASS, PION_MASS } from "../constants.js";
 import { InputError } from "../errors.js";
 import { hypot3 } from "../math/hypot.js";
+import { cos, expm1, sin } from "../math/ieee754.js";
 
 /** Mean lab decay length βγcτ = (p/m)·cτ, cm (p in GeV/c, mass in GeV/c², ctau in cm). */
 export function decayLengthCm(p: number, mass: number, ctau: number): number {
@@ -28,7 +29,7 @@ export function decayProbability(pathLength: number, p: number, mass: number, ct
   if (pathLength <= 0) return 0;
   const lambda = decayLengthCm(p, mass, ctau);
   // −expm1 keeps the precision of the small probabilities (0.7 % at 3 GeV/c).
-  return -Math.expm1(-pathLength / lambda);
+  return -expm1(-pathLength / lambda);
 }
 
 /** Lab distance (cm) to the decay of a particle that keeps momentum p: exponential with mean βγcτ. */
@@ -101,8 +102,8 @@ export function decayPionToMuon(state: ParticleState, rng: Random): ParticleStat
   const e2y = nz * e1x - nx * e1z;
   const e2z = nx * e1y - ny * e1x;
 
-  const c = pPerp * Math.cos(phiStar);
-  const s = pPerp * Math.sin(phiStar);
+  const c = pPerp * cos(phiStar);
+  const s = pPerp * sin(phiStar);
   return {
     // π⁺ (211) → μ⁺ (−13); π⁻ (−211) → μ⁻ (+13)
     pdg: state.pdg > 0 ? PDG.muPlus : PDG.muMinus,

@@ -54,6 +54,7 @@ import {
   ECL_DELTA_RAY_LEAKAGE_FRACTION,
   ECL_HADRONIC_PROFILE_RADIUS,
 } from "../constants.js";
+import { atan, atan2, sin } from "../math/ieee754.js";
 
 export type { EclEnergyDeposit };
 export { eclNeighbourhood };
@@ -73,7 +74,7 @@ export function lateralContainment(r: number, radius: number = ECL_EM_PROFILE_RA
 function profileQuadrant(x: number, y: number, radius: number): number {
   const a = Math.sqrt(x * x + radius * radius);
   const b = Math.sqrt(y * y + radius * radius);
-  return ((x / a) * Math.atan(y / a) + (y / b) * Math.atan(x / b)) / (2 * Math.PI);
+  return ((x / a) * atan(y / a) + (y / b) * atan(x / b)) / (2 * Math.PI);
 }
 
 /** Fraction of the lateral profile (radius R, centred at 0) inside the rectangle [u1,u2]×[v1,v2], cm. */
@@ -91,7 +92,7 @@ for (let t = 0; t < ECL_N_THETA_RINGS; t++) {
   const r = ringThetaDeg(t);
   ringThetaMin[t] = (r.min * Math.PI) / 180;
   ringThetaMax[t] = (r.max * Math.PI) / 180;
-  ringThetaSin[t] = Math.sin((r.centre * Math.PI) / 180);
+  ringThetaSin[t] = sin((r.centre * Math.PI) / 180);
 }
 
 /**
@@ -107,8 +108,8 @@ function spreadLaterally(digits: CrystalEnergySums, x: number, y: number, z: num
   if (centre === null) return false;
   const rho = Math.sqrt(x * x + y * y);
   const dist = Math.sqrt(rho * rho + z * z);
-  const theta = Math.atan2(rho, z);
-  const phi = Math.atan2(y, x);
+  const theta = atan2(rho, z);
+  const phi = atan2(y, x);
   let cells = spreadCells[centre];
   if (cells === undefined) cells = spreadCells[centre] = Int32Array.from(eclNeighboursN(centre, SPREAD_HALF_WIDTH));
   const radius2 = radius * radius;
@@ -156,7 +157,7 @@ function spreadLaterally(digits: CrystalEnergySums, x: number, y: number, z: num
 
 /** profileQuadrant(x, y, R) given a = √(x² + R²) and b = √(y² + R²). */
 function quadrant(x: number, a: number, y: number, b: number): number {
-  return ((x / a) * Math.atan(y / a) + (y / b) * Math.atan(x / b)) / (2 * Math.PI);
+  return ((x / a) * atan(y / a) + (y / b) * atan(x / b)) / (2 * Math.PI);
 }
 
 function requireDeposit(d: EclEnergyDeposit, i: number): void {

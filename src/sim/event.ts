@@ -22,6 +22,7 @@ import {
   KLM_LAYER_EFFICIENCY_DEFAULT,
   ECL_THRESHOLD_DEFAULT,
 } from "../constants.js";
+import { atan2 } from "../math/ieee754.js";
 
 /** Half-width of the stored ECL neighbourhood: 5 → the 11×11 map (ecl.md §1.8, 11×11 ext variables). */
 export const STORED_ECL_NEIGHBOURHOOD = 5;
@@ -58,8 +59,8 @@ export function truthKinematics(state: ParticleState): Pick<TrackTruth, "pdg" | 
     charge: state.charge,
     p: hypot2(pt, state.pz),
     pt,
-    theta: Math.atan2(pt, state.pz) * RAD_TO_DEG,
-    phi: Math.atan2(state.py, state.px) * RAD_TO_DEG,
+    theta: atan2(pt, state.pz) * RAD_TO_DEG,
+    phi: atan2(state.py, state.px) * RAD_TO_DEG,
   };
 }
 

@@ -34,6 +34,7 @@ import {
   BBBAR_CM_MOMENTUM_MAX,
   UPSILON4S_BETA_GAMMA,
 } from "../constants.js";
+import { acos, cos, sin } from "../math/ieee754.js";
 
 export const PARTICLE_NAMES: readonly ParticleName[] = ["mu-", "mu+", "pi-", "pi+"];
 
@@ -124,15 +125,15 @@ export function validateParticleGun(gun: ParticleGun): void {
 /** A particle at the origin with momentum p (GeV/c) at polar angle θ and azimuth φ (radians). */
 export function particleAtIp(name: ParticleName, p: number, theta: number, phi: number): ParticleState {
   const species = particleSpecies(name);
-  const sinTheta = Math.sin(theta);
+  const sinTheta = sin(theta);
   return {
     pdg: species.pdg,
     charge: species.charge,
     mass: species.mass,
     x: 0, y: 0, z: 0,
-    px: p * sinTheta * Math.cos(phi),
-    py: p * sinTheta * Math.sin(phi),
-    pz: p * Math.cos(theta),
+    px: p * sinTheta * cos(phi),
+    py: p * sinTheta * sin(phi),
+    pz: p * cos(theta),
   };
 }
 
@@ -143,16 +144,16 @@ export function generateGunEvent(gun: ParticleGun, rng: Random): ParticleState[]
   const n = gun.tracksPerEvent.min + rng.int(gun.tracksPerEvent.max - gun.tracksPerEvent.min + 1);
   const particles: ParticleState[] = [];
   // uniform in cos θ between the two limits (cos decreases with θ)
-  const cosHigh = Math.cos(gun.thetaDeg.min * DEG);
-  const cosLow = Math.cos(gun.thetaDeg.max * DEG);
+  const cosHigh = cos(gun.thetaDeg.min * DEG);
+  const cosLow = cos(gun.thetaDeg.max * DEG);
   for (let i = 0; i < n; i++) {
     const name = gun.particles[rng.int(gun.particles.length)];
     const value = rng.range(gun.momentum.min, gun.momentum.max);
     const theta = gun.thetaDeg.min === gun.thetaDeg.max
       ? gun.thetaDeg.min * DEG
-      : Math.acos(rng.range(cosLow, cosHigh));
+      : acos(rng.range(cosLow, cosHigh));
     const phi = rng.range(gun.phiDeg.min, gun.phiDeg.max) * DEG;
-    const p = gun.momentum.variable === "p" ? value : value / Math.sin(theta);
+    const p = gun.momentum.variable === "p" ? value : value / sin(theta);
     particles.push(particleAtIp(name, p, theta, phi));
   }
   return particles;
@@ -201,7 +202,7 @@ export function generateBBbarEvent(rng: Random): ParticleState[] {
     while (pStar > BBBAR_CM_MOMENTUM_MAX);
     const cosTheta = 2 * rng.uniform() - 1;
     const phi = 2 * Math.PI * rng.uniform();
-    const rest = particleAtIp(name, pStar, Math.acos(cosTheta), phi);
+    const rest = particleAtIp(name, pStar, acos(cosTheta), phi);
     // Lorentz boost along +z: p_z = γ p*_z + βγ E*
     const eStar = Math.sqrt(pStar * pStar + rest.mass * rest.mass);
     rest.pz = gamma * rest.pz + betaGamma * eStar;

@@ -61,16 +61,17 @@ import { barrelLayerRadius, barrelSectorOf, endcapLayerZ, endcapSectorOf, sector
 import type { Random } from "./random.js";
 import type { EclEnergyDeposit, KlmCrossing } from "./transport.js";
 import { hypot2, hypot3 } from "../math/hypot.js";
+import { cos, log, pow, sin } from "../math/ieee754.js";
 
 // ───────────── interaction lengths ─────────────
 
 const MB = 1e-27; // cm²
-const LN_P = Float64Array.from(PION_XS_MOMENTUM, (p) => Math.log(p));
+const LN_P = Float64Array.from(PION_XS_MOMENTUM, (p) => log(p));
 
 /** λ (cm) = M/(ρ N_A Σσ) for a composition whose per-nucleus σ scales from Fe as A^0.75. */
 function scaledLambda(composition: NuclearComposition, density: number, sigmaFeMb: number): number {
   let sigma = 0;
-  for (const a of composition.nuclei) sigma += sigmaFeMb * Math.pow(a / A_IRON, PION_XS_A_EXPONENT);
+  for (const a of composition.nuclei) sigma += sigmaFeMb * pow(a / A_IRON, PION_XS_A_EXPONENT);
   return composition.molarMass / (density * AVOGADRO * sigma * MB);
 }
 
@@ -108,7 +109,7 @@ let lastLambda = 0;
 /** λ interpolated linearly in ln p on the PION_XS_MOMENTUM grid, constant outside it. */
 function interpolatedLambda(table: Float64Array, p: number): number {
   const n = LN_P.length;
-  const lp = Math.log(p);
+  const lp = log(p);
   if (lp <= LN_P[0]!) return table[0]!;
   if (lp >= LN_P[n - 1]!) return table[n - 1]!;
   let i = 0;
@@ -209,7 +210,7 @@ export function eclHadronicDeposits(
       const c = rng.uniform();
       const s = Math.sqrt(1 - c * c);
       const phi = 2 * Math.PI * rng.uniform();
-      const a1 = s * Math.cos(phi), a2 = s * Math.sin(phi);
+      const a1 = s * cos(phi), a2 = s * sin(phi);
       bx += d * (c * tx + a1 * e1x + a2 * e2x);
       by += d * (c * ty + a1 * e1y + a2 * e2y);
       bz += d * (c * tz + a1 * e1z + a2 * e2z);

@@ -3,6 +3,8 @@
  * xoshiro128** (Blackman & Vigna 2018) on 32-bit integer arithmetic only, so a seed gives the same
  * sequence in every JavaScript engine; seeded through splitmix32.
  */
+import { exp, log } from "../math/ieee754.js";
+
 export class Random {
   /** the xoshiro128** state words s0…s3, as int32 (the same bits as uint32; typed storage keeps them unboxed) */
   private readonly state = new Int32Array(4);
@@ -69,21 +71,21 @@ export class Random {
       v = 2 * this.uniform() - 1;
       s = u * u + v * v;
     } while (s >= 1 || s === 0);
-    const f = Math.sqrt((-2 * Math.log(s)) / s);
+    const f = Math.sqrt((-2 * log(s)) / s);
     this.spareGauss = v * f;
     return u * f;
   }
 
   /** Exponential with the given mean. */
   exponential(mean: number): number {
-    return -mean * Math.log(1 - this.uniform());
+    return -mean * log(1 - this.uniform());
   }
 
   /** Poisson-distributed integer (Knuth for small means, normal approximation above 30). */
   poisson(mean: number): number {
     if (mean <= 0) return 0;
     if (mean > 30) return Math.max(0, Math.round(mean + Math.sqrt(mean) * this.gauss()));
-    const limit = Math.exp(-mean);
+    const limit = exp(-mean);
     let k = 0;
     let p = this.uniform();
     while (p > limit) {

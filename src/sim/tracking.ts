@@ -23,6 +23,7 @@ import {
   TRACK_ANGLE_RESOLUTION_CONSTANT,
   TRACK_ANGLE_RESOLUTION_SCATTERING,
 } from "../constants.js";
+import { atan2, cos, pow, sin, tan } from "../math/ieee754.js";
 
 /** Standard deviations of the perigee parameters: d0, z0 (cm), φ0, θ (rad), pT (GeV/c). */
 export interface PerigeeResolution {
@@ -35,13 +36,13 @@ export interface PerigeeResolution {
 
 /** The resolution for a track of momentum p (GeV/c), polar angle θ (rad) and mass (GeV/c²). */
 export function perigeeResolution(p: number, theta: number, mass: number): PerigeeResolution {
-  const pt = p * Math.sin(theta);
+  const pt = p * sin(theta);
   const beta = p / Math.sqrt(p * p + mass * mass);
   const pBeta = Math.max(p * beta, 1e-6);
-  const sinTheta = Math.max(Math.abs(Math.sin(theta)), 1e-3);
+  const sinTheta = Math.max(Math.abs(sin(theta)), 1e-3);
   return {
-    d0: hypot2(TRACK_D0_RESOLUTION_CONSTANT, TRACK_D0_RESOLUTION_SCATTERING / (pBeta * sinTheta ** 1.5)),
-    z0: hypot2(TRACK_Z0_RESOLUTION_CONSTANT, TRACK_Z0_RESOLUTION_SCATTERING / (pBeta * sinTheta ** 2.5)),
+    d0: hypot2(TRACK_D0_RESOLUTION_CONSTANT, TRACK_D0_RESOLUTION_SCATTERING / (pBeta * pow(sinTheta, 1.5))),
+    z0: hypot2(TRACK_Z0_RESOLUTION_CONSTANT, TRACK_Z0_RESOLUTION_SCATTERING / (pBeta * pow(sinTheta, 2.5))),
     phi0: hypot2(TRACK_ANGLE_RESOLUTION_CONSTANT, TRACK_ANGLE_RESOLUTION_SCATTERING / pBeta),
     theta: hypot2(TRACK_ANGLE_RESOLUTION_CONSTANT, TRACK_ANGLE_RESOLUTION_SCATTERING / pBeta),
     pt: pt * hypot2(TRACK_PT_RESOLUTION_LINEAR * pt, TRACK_PT_RESOLUTION_CONSTANT / beta),
@@ -73,8 +74,8 @@ const perigeeVariance = new Float64Array(5);
 export function cartesianCovariance(
   d0: number, phi0: number, theta: number, pt: number, sigma: PerigeeResolution,
 ): number[] {
-  const s = Math.sin(phi0), c = Math.cos(phi0);
-  const sinT = Math.sin(theta), cosT = Math.cos(theta);
+  const s = sin(phi0), c = cos(phi0);
+  const sinT = sin(theta), cosT = cos(theta);
   // J rows: x, y, z, px, py, pz; columns: d0, z0, φ0, θ, pT (row-major in a reused scratch array)
   const jac = perigeeJacobian; // zero except the entries set here
   jac[0] = -s; jac[2] = -d0 * c;
@@ -107,9 +108,9 @@ export function cartesianCovariance(
 export function reconstructTrackAtIp(state: ParticleState, rng: Random): TrackAtIp {
   const ptTrue = hypot2(state.px, state.py);
   const p = hypot2(ptTrue, state.pz);
-  const phiTrue = Math.atan2(state.py, state.px);
-  const thetaTrue = Math.atan2(ptTrue, state.pz);
-  const s = Math.sin(phiTrue), c = Math.cos(phiTrue);
+  const phiTrue = atan2(state.py, state.px);
+  const thetaTrue = atan2(ptTrue, state.pz);
+  const s = sin(phiTrue), c = cos(phiTrue);
   // straight-line POCA to the z axis (the IP offset is microns, the curvature there negligible)
   const d0True = -state.x * s + state.y * c;
   const along = state.x * c + state.y * s;
@@ -123,8 +124,8 @@ export function reconstructTrackAtIp(state: ParticleState, rng: Random): TrackAt
   const pt = Math.abs(ptTrue + sigma.pt * rng.gauss());
 
   // the covariance a fit reports: evaluated at its own (reconstructed) parameters
-  const reported = perigeeResolution(pt / Math.sin(theta), theta, state.mass);
-  const sp = Math.sin(phi0), cp = Math.cos(phi0);
+  const reported = perigeeResolution(pt / sin(theta), theta, state.mass);
+  const sp = sin(phi0), cp = cos(phi0);
   return {
     charge: state.charge,
     x: -d0 * sp,
@@ -132,7 +133,7 @@ export function reconstructTrackAtIp(state: ParticleState, rng: Random): TrackAt
     z: z0,
     px: pt * cp,
     py: pt * sp,
-    pz: pt / Math.tan(theta),
+    pz: pt / tan(theta),
     covariance: cartesianCovariance(d0, phi0, theta, pt, reported),
   };
 }
