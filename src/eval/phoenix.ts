@@ -27,6 +27,8 @@ import type { TrackAtIp } from "../sim/types.js";
 import type { ChainEvent, ChainTrack, MuonIdMethod } from "../web/eventChain.js";
 import { MUON_ID_METHODS } from "../web/eventChain.js";
 import { InputError } from "../errors.js";
+import { atan2, log, tan } from "../math/ieee754.js";
+import { hypot2, hypot3 } from "../math/hypot.js";
 
 /** cm → mm (Phoenix's length unit). */
 const MM_PER_CM = 10;
@@ -164,7 +166,7 @@ function mm(x: number, y: number, z: number): Vec3 {
 
 /** Pseudorapidity of a polar angle (rad). */
 export function etaOfTheta(theta: number): number {
-  return -Math.log(Math.tan(theta / 2));
+  return -log(tan(theta / 2));
 }
 
 /** An angle in (−π, π]. */
@@ -175,10 +177,10 @@ function wrapPhi(phi: number): number {
 
 function phoenixTrack(t: ChainTrack, options: Required<PhoenixOptions>): PhoenixTrack {
   const ip = t.row.ip;
-  const pt = Math.hypot(ip.px, ip.py);
-  const p = Math.hypot(pt, ip.pz);
-  const phi = Math.atan2(ip.py, ip.px);
-  const theta = Math.atan2(pt, ip.pz);
+  const pt = hypot2(ip.px, ip.py);
+  const p = hypot2(pt, ip.pz);
+  const phi = atan2(ip.py, ip.px);
+  const theta = atan2(pt, ip.pz);
   // signed transverse distance of the point of closest approach (positive when the IP is to its left), cm
   const d0 = (ip.x * ip.py - ip.y * ip.px) / pt;
   const pos: Vec3[] = sampleTrackPath(ip, options.pathStep, options.maxPathPoints).map(([x, y, z]) => mm(x, y, z));
@@ -186,7 +188,7 @@ function phoenixTrack(t: ChainTrack, options: Required<PhoenixOptions>): Phoenix
     const point = mm(c.x, c.y, c.z);
     const last = pos[pos.length - 1]!;
     // the sampled path ends on the first KLM plane, which is usually Muid's first counted crossing
-    if (Math.hypot(point[0] - last[0], point[1] - last[1], point[2] - last[2]) > 1) pos.push(point);
+    if (hypot3(point[0] - last[0], point[1] - last[1], point[2] - last[2]) > 1) pos.push(point);
   }
   const track: PhoenixTrack = {
     pos,
@@ -245,7 +247,7 @@ export function phoenixEvent(event: ChainEvent, options: PhoenixOptions = {}): P
       eta: etaOfTheta(theta),
       phi: wrapPhi(crystalPhi(cellId)),
       theta,
-      radius: Math.hypot(centre.x, centre.y) * MM_PER_CM,
+      radius: hypot2(centre.x, centre.y) * MM_PER_CM,
       z: Math.abs(centre.z) * MM_PER_CM,
       cellId,
     };

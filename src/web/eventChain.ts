@@ -16,6 +16,8 @@ import type { Model } from "../models/runtime.js";
 import type { EclCnnFast } from "../models/eclCnnFast.js";
 import type { CombinedMuonId } from "../reco/combinedMuonId.js";
 import type { EclCnnInput, EclImageResult } from "../reco/eclImage.js";
+import { atan2 } from "../math/ieee754.js";
+import { hypot2, hypot3 } from "../math/hypot.js";
 
 /** What the chain needs from the library (a namespace import of src/index.ts or of dist/muid.js). */
 export type MuidLibrary = Pick<
@@ -143,7 +145,7 @@ export function runChainOnRows(muid: MuidLibrary, reconstructor: KlmReconstructo
   if (models.combined) {
     for (const t of tracks) {
       const { px, py, pz, charge } = t.row.ip;
-      t.muonId.combined = models.combined.probability({ p: Math.hypot(px, py, pz), charge, klmDnn: klmScore.get(t) ?? null, eclCnn: eclScore.get(t) ?? null }).probability;
+      t.muonId.combined = models.combined.probability({ p: hypot3(px, py, pz), charge, klmDnn: klmScore.get(t) ?? null, eclCnn: eclScore.get(t) ?? null }).probability;
     }
   }
   return { event, klmHits, tracks, chainMs: now() - t0 };
@@ -175,14 +177,14 @@ export interface TrackSummary {
 
 export function summariseTrack(t: ChainTrack): TrackSummary {
   const { px, py, pz } = t.row.ip;
-  const pt = Math.hypot(px, py);
+  const pt = hypot2(px, py);
   return {
     event: t.row.event,
     track: t.row.track,
     charge: t.row.ip.charge,
-    p: Math.hypot(pt, pz),
+    p: hypot2(pt, pz),
     pt,
-    thetaDeg: (Math.atan2(pt, pz) * 180) / Math.PI,
+    thetaDeg: (atan2(pt, pz) * 180) / Math.PI,
     truthPdg: t.row.truth.pdg,
     muonId: { ...t.muonId },
   };
