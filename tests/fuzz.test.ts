@@ -9,6 +9,12 @@ import { UnsafeFileError } from "../src/errors.js";
 import { unpickle } from "../src/models/pickle.js";
 import { loadTorchZip, torchGlobals } from "../src/models/torchZip.js";
 import { contiguousStrides, writeTorchStateDictZip } from "./fixtures/torchZipWriter.js";
+import type { ModelBundle } from "../src/models/card.js";
+import { exportOnnx } from "../src/models/onnx.js";
+import { Model } from "../src/models/runtime.js";
+import { Random } from "../src/sim/random.js";
+import { randomEclCnn } from "./fixtures/eclCnn.js";
+import { randomKlmDnn, tinyConvModel, tinyMixedModel } from "./fuzz/seeds.js";
 import { runTarget, summaryLine, type FuzzOutcome } from "./fuzz/harness.js";
 import { FUZZ_TARGETS } from "./fuzz/targets.js";
 
@@ -63,4 +69,46 @@ describe("regressions found by the fuzzer", () => {
     expect(value).toBeInstanceOf(Set);
     expect(value.size).toBe(1);
   });
+});
+
+describe("ONNX round trip, numerically", () => {
+  // The fuzz target checks the exported graph's structure; here every layer op runs in onnxruntime-web.
+  const cases: [string, () => ModelBundle][] = [
+    ["KLM DNN (batchnorm, dense, leakyrelu)", () => randomKlmDnn(51)],
+    ["tiny mixed (embedding with offset, concat)", () => tinyMixedModel(52)],
+    ["tiny conv (conv2d on [2, 3, 4], relu, flatten)", () => tinyConvModel(53)],
+    ["ECL CNN (conv2d, embeddings, concat)", () => randomEclCnn(54, 1)],
+  ];
+  for (const [name, make] of cases) {
+    it(`${name}: onnxruntime-web equals the wasm runtime to 1e-5`, { timeout: 60_000 }, async () => {
+      const ort = await import("onnxruntime-web");
+      ort.env.wasm.numThreads = 1;
+      const bundle = make();
+      const batch = 16;
+      const rng = new Random(55);
+      const inputs: Record<string, Float32Array> = {};
+      const feeds: Record<string, InstanceType<typeof ort.Tensor>> = {};
+      for (const spec of bundle.card.inputs) {
+        const n = spec.shape.reduce((a, b) => a * b, 1);
+        if (spec.kind === "index") {
+          const [lo, hi] = spec.range!;
+          inputs[spec.name] = Float32Array.from({ length: batch }, () => lo + rng.int(hi - lo + 1));
+          feeds[spec.name] = new ort.Tensor("int64", BigInt64Array.from(inputs[spec.name]!, (v) => BigInt(v)), [batch]);
+        } else {
+          inputs[spec.name] = Float32Array.from({ length: batch * n }, () => (spec.name === "image" ? Math.max(0, rng.gauss() * 0.1) : rng.gauss()));
+          feeds[spec.name] = new ort.Tensor("float32", inputs[spec.name]!, [batch, ...spec.shape]);
+        }
+      }
+      const session = await ort.InferenceSession.create(exportOnnx(bundle));
+      const out = await session.run(feeds);
+      const ours = (await Model.create(bundle)).predict(inputs, batch);
+      const logits = out[bundle.card.outputs[0]!.name]!.data as Float32Array;
+      let worst = 0;
+      for (let i = 0; i < ours.logits.length; i++) worst = Math.max(worst, Math.abs(logits[i]! - ours.logits[i]!) / Math.max(1, Math.abs(ours.logits[i]!)));
+      console.log(`[onnx] ${name}: max relative |logit_onnxruntime − logit_wasm| = ${worst.toExponential(2)}`);
+      expect(logits.length).toBe(ours.logits.length);
+      expect(worst).toBeLessThanOrEqual(1e-5);
+      await session.release();
+    });
+  }
 });

@@ -2,6 +2,9 @@
  * Valid seed inputs for the fuzz targets: small models covering every layer op, models of the real
  * architectures with seeded random weights, likelihood tables, and simulated events. All seeded
  * (Random), so a fuzz run is reproducible from its fast-check seed alone.
+ *
+ * The golden hashes (tests/fixtures/goldenInputs.ts) use randomKlmDnn and syntheticLikelihoodTables:
+ * changing either changes tests/fixtures/golden.json (rewrite it with node scripts/golden.mjs --write).
  */
 import { klmDnnCard, klmDnnGlobalCard, klmDnnTensorShapes } from "../../src/models/architectures.js";
 import { MODEL_FORMAT, MODEL_FORMAT_VERSION, type ModelBundle, type ModelCard, type Tensor } from "../../src/models/card.js";
