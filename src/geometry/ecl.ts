@@ -31,6 +31,7 @@ import {
   ECL_FRONT_RADIUS,
 } from "../constants.js";
 import { InputError } from "../errors.js";
+import { atan2, cos, sin } from "../math/ieee754.js";
 
 /** Number of ECL crystals (basf2 ECLElementNumbers::c_NCrystals). */
 export const ECL_N_CRYSTALS = 8736;
@@ -204,9 +205,9 @@ export function crystalTheta(cellId: number): number {
 
 /** Distance from the IP along the crystal axis (direction θ) to the front face, cm. */
 function frontDistance(region: EclRegion, theta: number): number {
-  if (region === "barrel") return ECL_BARREL_FRONT_RADIUS / Math.sin(theta);
-  if (region === "forward") return ECL_FORWARD_FRONT_Z / Math.cos(theta);
-  return ECL_BACKWARD_FRONT_Z / Math.cos(theta);
+  if (region === "barrel") return ECL_BARREL_FRONT_RADIUS / sin(theta);
+  if (region === "forward") return ECL_FORWARD_FRONT_Z / cos(theta);
+  return ECL_BACKWARD_FRONT_Z / cos(theta);
 }
 
 /** Crystal centre (half-way along its 30 cm axis), global cm. */
@@ -215,8 +216,8 @@ export function crystalCentre(cellId: number): { x: number; y: number; z: number
   const theta = ringThetaCentre[t]!;
   const phi = crystalPhi(cellId);
   const d = frontDistance(regionOfThetaId(t), theta) + ECL_CRYSTAL_LENGTH / 2;
-  const s = Math.sin(theta);
-  return { x: d * s * Math.cos(phi), y: d * s * Math.sin(phi), z: d * Math.cos(theta) };
+  const s = sin(theta);
+  return { x: d * s * cos(phi), y: d * s * sin(phi), z: d * cos(theta) };
 }
 
 /** thetaId of the ring whose θ range holds theta (radians), or −1 in a gap or outside the ECL. */
@@ -252,7 +253,7 @@ export function crystalInDirection(theta: number, phi: number): number | null {
 export function crystalTowards(x: number, y: number, z: number): number | null {
   const rho = Math.sqrt(x * x + y * y);
   if (rho === 0 && z === 0) return null;
-  return crystalInDirection(Math.atan2(rho, z), Math.atan2(y, x));
+  return crystalInDirection(atan2(rho, z), atan2(y, x));
 }
 
 /** Depth of the point along its ray from the IP behind the front face of its region, cm (negative in front). */
@@ -270,12 +271,12 @@ export function crystalAt(x: number, y: number, z: number): number | null {
   const rho = Math.sqrt(x * x + y * y);
   const r = Math.sqrt(rho * rho + z * z);
   if (r === 0) return null;
-  const theta = Math.atan2(rho, z);
+  const theta = atan2(rho, z);
   const t = thetaIdAtTheta(theta);
   if (t < 0) return null;
   const depth = depthBehindFront(regionOfThetaId(t), r, theta);
   if (depth < 0 || depth > ECL_CRYSTAL_LENGTH) return null;
-  return crystalInDirection(theta, Math.atan2(y, x));
+  return crystalInDirection(theta, atan2(y, x));
 }
 
 /** Depth of a point behind the ECL front face along its ray from the IP, cm (null outside the ECL θ coverage). */
@@ -283,7 +284,7 @@ export function eclDepthAt(x: number, y: number, z: number): number | null {
   const rho = Math.sqrt(x * x + y * y);
   const r = Math.sqrt(rho * rho + z * z);
   if (r === 0) return null;
-  const theta = Math.atan2(rho, z);
+  const theta = atan2(rho, z);
   const t = thetaIdAtTheta(theta);
   if (t < 0) return null;
   return depthBehindFront(regionOfThetaId(t), r, theta);

@@ -28,6 +28,7 @@ import {
   EKLM_SECTION_LENGTH,
 } from "../constants.js";
 import { barrelIronPlate, endcapIronPlate, octagonRadius } from "./klm.js";
+import { hypot2 } from "../math/hypot.js";
 
 /** Solenoid Bz (T) at a point: SOLENOID_FIELD·fieldScale inside the field cylinder, else 0. */
 export function solenoidField(x: number, y: number, z: number, fieldScale: number): number {
@@ -92,7 +93,7 @@ export function magneticField(x: number, y: number, z: number, fieldScale: numbe
     if (plate >= 0) out.bz = barrelReturnField(plate, zeta, fieldScale);
     return;
   }
-  const r = Math.hypot(x, y);
+  const r = hypot2(x, y);
   if (r < EKLM_SECTION_INNER_RADIUS || perp >= BKLM_OUTER_RADIUS) return;
   const plate = endcapPlateAt(Math.abs(zeta));
   if (plate < 0) return;

@@ -54,6 +54,8 @@ import {
   EKLM_STRIPS,
   EKLM_STRIP_WIDTH,
 } from "../constants.js";
+import { atan2, cos, pow, sin, tan } from "../math/ieee754.js";
+import { hypot2 } from "../math/hypot.js";
 
 /** Number of KLM layer slots of the DNN and of Muid's layer patterns: 15 barrel + 14 endcap (klm.md §1.4). */
 export const KLM_SLOTS = BKLM_LAYERS + EKLM_LAYER_SLOTS;
@@ -61,7 +63,7 @@ export const KLM_SLOTS = BKLM_LAYERS + EKLM_LAYER_SLOTS;
 const TWO_PI = 2 * Math.PI;
 const SECTOR_ANGLE = Math.PI / 4;
 /** the octagon face half-width is perp·tan(π/8) */
-const TAN_PI_8 = Math.tan(Math.PI / 8);
+const TAN_PI_8 = tan(Math.PI / 8);
 
 function requireLayer(section: KlmSection, layer: number): void {
   const n = layerCount(section);
@@ -119,11 +121,11 @@ export function barrelSectorOfPhi(phi: number): number {
 
 /** Barrel sector (1–8) of a point. */
 export function barrelSectorOf(x: number, y: number): number {
-  return barrelSectorOfPhi(Math.atan2(y, x));
+  return barrelSectorOfPhi(atan2(y, x));
 }
 
-const SECTOR_COS = Float64Array.from({ length: BKLM_SECTORS }, (_, i) => Math.cos(SECTOR_ANGLE * i));
-const SECTOR_SIN = Float64Array.from({ length: BKLM_SECTORS }, (_, i) => Math.sin(SECTOR_ANGLE * i));
+const SECTOR_COS = Float64Array.from({ length: BKLM_SECTORS }, (_, i) => cos(SECTOR_ANGLE * i));
+const SECTOR_SIN = Float64Array.from({ length: BKLM_SECTORS }, (_, i) => sin(SECTOR_ANGLE * i));
 
 /** cos φ_s and sin φ_s of sector s (1–8), without range checks (hot path). */
 export function sectorCos(sector: number): number {
@@ -277,7 +279,7 @@ export function endcapSectorOf(x: number, y: number): number {
 
 /** Whether (x, y) lies in the active annulus of an endcap layer (130.5–332 cm). */
 export function isInEndcapActiveArea(x: number, y: number): boolean {
-  const r = Math.hypot(x, y);
+  const r = hypot2(x, y);
   return r >= EKLM_ACTIVE_INNER_RADIUS && r <= EKLM_ACTIVE_OUTER_RADIUS;
 }
 
@@ -329,10 +331,10 @@ export function klmHitWidth(hit: Pick<KlmHit, "section" | "layer" | "uStripMin" 
 /** (0.9 + 0.4 (n − 1.5)²)^1.5 of muidHitVariances for n strips; n = 1…64 kept after the first use (the same value, one pow less per hit). */
 const RPC_CLUSTER_FACTOR = new Float64Array(65).fill(NaN);
 function rpcClusterFactor(n: number): number {
-  if (!(Number.isInteger(n) && n >= 1 && n <= 64)) return Math.pow(0.9 + 0.4 * (n - 1.5) ** 2, 1.5);
+  if (!(Number.isInteger(n) && n >= 1 && n <= 64)) return pow(0.9 + 0.4 * (n - 1.5) ** 2, 1.5);
   let f = RPC_CLUSTER_FACTOR[n]!;
   if (f !== f) {
-    f = Math.pow(0.9 + 0.4 * (n - 1.5) ** 2, 1.5);
+    f = pow(0.9 + 0.4 * (n - 1.5) ** 2, 1.5);
     RPC_CLUSTER_FACTOR[n] = f;
   }
   return f;
@@ -373,7 +375,7 @@ export function muidHitVariances(
 export function klmSectionOf(x: number, y: number, z: number): KlmSection | null {
   const zeta = z - DETECTOR_Z_OFFSET;
   if (isInBarrel(x, y, z)) return "barrel";
-  const r = Math.hypot(x, y);
+  const r = hypot2(x, y);
   const a = Math.abs(zeta);
   if (a >= EKLM_SECTION_FRONT && a < EKLM_SECTION_FRONT + EKLM_SECTION_LENGTH && r >= EKLM_SECTION_INNER_RADIUS && octagonRadius(x, y) < BKLM_OUTER_RADIUS) {
     return zeta > 0 ? "forward" : "backward";

@@ -20,6 +20,7 @@ import {
   type MaterialConstants,
 } from "../constants.js";
 import type { Random } from "../sim/random.js";
+import { exp, log, log10, pow } from "../math/ieee754.js";
 
 export type MaterialName = "CsI" | "Fe" | "Al" | "SiO2";
 
@@ -37,10 +38,10 @@ const BETHE_K = BETHE_K_MEV * 1e-3; // GeV cm²/mol
 
 /** Sternheimer density-effect correction δ(βγ) (physics.md §2.1). */
 export function densityEffect(m: MaterialConstants, betaGamma: number): number {
-  const x = Math.log10(betaGamma);
+  const x = log10(betaGamma);
   if (x >= m.sternheimerX1) return 2 * LN10 * x - m.sternheimerC;
-  if (x >= m.sternheimerX0) return 2 * LN10 * x - m.sternheimerC + m.sternheimerA * Math.pow(m.sternheimerX1 - x, m.sternheimerK);
-  return m.sternheimerDelta0 * Math.pow(10, 2 * (x - m.sternheimerX0));
+  if (x >= m.sternheimerX0) return 2 * LN10 * x - m.sternheimerC + m.sternheimerA * pow(m.sternheimerX1 - x, m.sternheimerK);
+  return m.sternheimerDelta0 * pow(10, 2 * (x - m.sternheimerX0));
 }
 
 /** Largest energy transfer to a free electron in one collision, GeV (physics.md §2.1 Wmax). */
@@ -56,7 +57,7 @@ export function stoppingPower(m: MaterialConstants, mass: number, p: number): nu
   const beta2 = (bg * bg) / (1 + bg * bg);
   const wmax = maxEnergyTransfer(bg, mass);
   const arg = (2 * ELECTRON_MASS * bg * bg * wmax) / (m.meanExcitation * m.meanExcitation);
-  const bracket = 0.5 * Math.log(arg) - beta2 - densityEffect(m, bg) / 2;
+  const bracket = 0.5 * log(arg) - beta2 - densityEffect(m, bg) / 2;
   return ((BETHE_K * m.zOverA) / beta2) * bracket * m.density;
 }
 
@@ -73,7 +74,7 @@ export function highlandAngle(m: MaterialConstants, stepLength: number, p: numbe
   if (stepLength <= 0) return 0;
   const t = stepLength / m.radiationLength;
   const z2 = chargeMagnitude * chargeMagnitude;
-  const correction = 1 + HIGHLAND_LOG_COEFFICIENT * Math.log((t * z2) / (beta * beta));
+  const correction = 1 + HIGHLAND_LOG_COEFFICIENT * log((t * z2) / (beta * beta));
   return ((HIGHLAND_SCALE / (beta * p)) * chargeMagnitude * Math.sqrt(t) * Math.max(correction, 0));
 }
 
@@ -92,7 +93,7 @@ const RANGE_TABLE_POINTS = 2400;
 export class RangeTable {
   readonly material: MaterialConstants;
   readonly mass: number;
-  private readonly lnTMin = Math.log(RANGE_TABLE_MIN_KINETIC);
+  private readonly lnTMin = log(RANGE_TABLE_MIN_KINETIC);
   private readonly dLnT: number;
   private readonly kinetic = new Float64Array(RANGE_TABLE_POINTS);
   private readonly dEdx = new Float64Array(RANGE_TABLE_POINTS);
@@ -101,9 +102,9 @@ export class RangeTable {
   constructor(material: MaterialConstants, mass: number) {
     this.material = material;
     this.mass = mass;
-    this.dLnT = (Math.log(RANGE_TABLE_MAX_KINETIC) - this.lnTMin) / (RANGE_TABLE_POINTS - 1);
+    this.dLnT = (log(RANGE_TABLE_MAX_KINETIC) - this.lnTMin) / (RANGE_TABLE_POINTS - 1);
     for (let i = 0; i < RANGE_TABLE_POINTS; i++) {
-      const t = Math.exp(this.lnTMin + i * this.dLnT);
+      const t = exp(this.lnTMin + i * this.dLnT);
       const p = Math.sqrt(t * (t + 2 * mass));
       this.kinetic[i] = t;
       this.dEdx[i] = stoppingPower(material, mass, p);
@@ -140,7 +141,7 @@ export class RangeTable {
     if (t === this.positionT0) return this.positionU0;
     if (t === this.positionT1) return this.positionU1;
     if (t === this.positionT2) return this.positionU2;
-    const u = Math.min(Math.max((Math.log(t) - this.lnTMin) / this.dLnT, 0), RANGE_TABLE_POINTS - 1.000001);
+    const u = Math.min(Math.max((log(t) - this.lnTMin) / this.dLnT, 0), RANGE_TABLE_POINTS - 1.000001);
     this.positionT2 = this.positionT1; this.positionU2 = this.positionU1;
     this.positionT1 = this.positionT0; this.positionU1 = this.positionU0;
     this.positionT0 = t; this.positionU0 = u;
@@ -205,7 +206,7 @@ export class RangeTable {
     const hi = lo + 1;
     const f = (r - ranges[lo]!) / (ranges[hi]! - ranges[lo]!);
     // ln T is linear in the index: interpolate there
-    return Math.exp(this.lnTMin + (lo + f) * this.dLnT);
+    return exp(this.lnTMin + (lo + f) * this.dLnT);
   }
 
   /** Kinetic energy after x cm of continuous mean loss from T (0 when the particle ranges out). */
@@ -272,16 +273,16 @@ export function csdaRange(m: MaterialConstants, mass: number, p: number): number
  */
 export function landauDensity(v: number): number {
   if (v < -5.5) {
-    const u = Math.exp(v + 1.0);
+    const u = exp(v + 1.0);
     if (u < 1e-10) return 0;
-    const ue = Math.exp(-1 / u);
+    const ue = exp(-1 / u);
     const us = Math.sqrt(u);
     return 0.3989422803 * (ue / us) * (1 + (0.04166666667 + (-0.01996527778 + 0.02709538966 * u) * u) * u);
   }
   if (v < -1) {
-    const u = Math.exp(-v - 1);
+    const u = exp(-v - 1);
     return (
-      (Math.exp(-u) * Math.sqrt(u) * (0.4259894875 + (-0.124976255 + (0.039842437 + (-0.006298287635 + 0.001511162253 * v) * v) * v) * v)) /
+      (exp(-u) * Math.sqrt(u) * (0.4259894875 + (-0.124976255 + (0.039842437 + (-0.006298287635 + 0.001511162253 * v) * v) * v) * v)) /
       (1 + (-0.3388260629 + (0.09594393323 + (-0.01608042283 + 0.003778942063 * v) * v) * v) * v)
     );
   }
@@ -318,7 +319,7 @@ export function landauDensity(v: number): number {
       (1 + (651.4101098 + (56974.73333 + (165917.4725 - 2815759.939 * u) * u) * u) * u)
     );
   }
-  const u = 1 / (v - (v * Math.log(v)) / (v + 1));
+  const u = 1 / (v - (v * log(v)) / (v + 1));
   return u * u * (1 + (-1.84556867 - 4.284640743 * u) * u);
 }
 
@@ -333,7 +334,7 @@ const landauGrid = (() => {
   const points: number[] = [];
   for (let v = -3.8; v < 20; v += 0.01) points.push(v);
   const nLog = 600;
-  for (let i = 0; i <= nLog; i++) points.push(20 * Math.pow(1e5 / 20, i / nLog));
+  for (let i = 0; i <= nLog; i++) points.push(20 * pow(1e5 / 20, i / nLog));
   const n = points.length;
   const lambda = Float64Array.from(points);
   const cdf = new Float64Array(n);
@@ -453,7 +454,7 @@ export function sampleEnergyLoss(
   const kappa = xi / wmax;
   let loss: number;
   const beta2 = kin.beta * kin.beta;
-  const targetMean = LANDAU_MOST_PROBABLE - Math.log(kappa) - beta2 - 0.2;
+  const targetMean = LANDAU_MOST_PROBABLE - log(kappa) - beta2 - 0.2;
   const lambda = kappa < VAVILOV_GAUSSIAN_KAPPA ? sampleTruncatedLandau(targetMean, rng) : NaN;
   if (lambda === lambda) {
     loss = meanLoss + xi * (lambda - targetMean);
