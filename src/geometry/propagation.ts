@@ -92,6 +92,7 @@ import {
   sectorSin,
 } from "./klm.js";
 import { energyLossVariance, highlandAngle, rangeTable, sampleEnergyLoss, type RangeTable, type StepKinematics } from "./materials.js";
+import { asin, atan2, cos, log, sin, tan } from "../math/ieee754.js";
 
 // ───────────── materials by id ─────────────
 
@@ -125,9 +126,9 @@ export const CELL_AIR = 7;
 export const CELL_OUTSIDE = 8;
 
 const DEG = Math.PI / 180;
-const ECL_FORWARD_COS = [Math.cos(ECL_FORWARD_COVERAGE_DEG[0] * DEG), Math.cos(ECL_FORWARD_COVERAGE_DEG[1] * DEG)] as const;
-const ECL_BARREL_COS = [Math.cos(ECL_BARREL_COVERAGE_DEG[0] * DEG), Math.cos(ECL_BARREL_COVERAGE_DEG[1] * DEG)] as const;
-const ECL_BACKWARD_COS = [Math.cos(ECL_BACKWARD_COVERAGE_DEG[0] * DEG), Math.cos(ECL_BACKWARD_COVERAGE_DEG[1] * DEG)] as const;
+const ECL_FORWARD_COS = [cos(ECL_FORWARD_COVERAGE_DEG[0] * DEG), cos(ECL_FORWARD_COVERAGE_DEG[1] * DEG)] as const;
+const ECL_BARREL_COS = [cos(ECL_BARREL_COVERAGE_DEG[0] * DEG), cos(ECL_BARREL_COVERAGE_DEG[1] * DEG)] as const;
+const ECL_BACKWARD_COS = [cos(ECL_BACKWARD_COVERAGE_DEG[0] * DEG), cos(ECL_BACKWARD_COVERAGE_DEG[1] * DEG)] as const;
 
 /** Tracking-volume cell boundaries (radii) with a thin shell at every inner boundary. */
 const TRACKER_BOUNDS = Float64Array.from([0, ...INNER_MATERIAL_SHELLS.map((s) => s.radius), ECL_FRONT_RADIUS]);
@@ -216,10 +217,10 @@ const SECTOR_EDGE_LOWER_NY = new Float64Array(BKLM_SECTORS + 1);
 for (let sector = 1; sector <= BKLM_SECTORS; sector++) {
   const e1 = (sector - 1) * (Math.PI / 4) + Math.PI / 8;
   const e2 = (sector - 1) * (Math.PI / 4) - Math.PI / 8;
-  SECTOR_EDGE_UPPER_NX[sector] = -Math.sin(e1);
-  SECTOR_EDGE_UPPER_NY[sector] = Math.cos(e1);
-  SECTOR_EDGE_LOWER_NX[sector] = -Math.sin(e2);
-  SECTOR_EDGE_LOWER_NY[sector] = Math.cos(e2);
+  SECTOR_EDGE_UPPER_NX[sector] = -sin(e1);
+  SECTOR_EDGE_UPPER_NY[sector] = cos(e1);
+  SECTOR_EDGE_LOWER_NX[sector] = -sin(e2);
+  SECTOR_EDGE_LOWER_NY[sector] = cos(e2);
 }
 
 function findCell(bounds: ArrayLike<number>, n: number, v: number): number {
@@ -616,8 +617,8 @@ export class Propagator {
       return;
     }
     const phi = this.hKappa * sLen;
-    const sn = Math.sin(phi);
-    const cs = Math.cos(phi);
+    const sn = sin(phi);
+    const cs = cos(phi);
     let f1: number, f2: number;
     if (Math.abs(phi) < 1e-4) {
       const p2 = phi * phi;
@@ -730,8 +731,8 @@ export class Propagator {
   private trigRoot(a: number, b: number, k: number): number {
     const R = hypot2(a, b);
     if (R === 0 || Math.abs(k) > R) return Infinity;
-    const alpha = Math.atan2(b, a);
-    const t1 = Math.asin(k / R);
+    const alpha = atan2(b, a);
+    const t1 = asin(k / R);
     const kappa = this.hKappa;
     const phiMin = 0;
     let best = Infinity;
@@ -982,8 +983,8 @@ export class Propagator {
         s.y += y1 * e1y + y2 * e2y;
         s.z += y1 * e1z + y2 * e2z;
       }
-      const t1 = Math.tan(Math.min(Math.abs(th1), 1.5)) * Math.sign(th1);
-      const t2 = Math.tan(Math.min(Math.abs(th2), 1.5)) * Math.sign(th2);
+      const t1 = tan(Math.min(Math.abs(th1), 1.5)) * Math.sign(th1);
+      const t2 = tan(Math.min(Math.abs(th2), 1.5)) * Math.sign(th2);
       ux = tx + t1 * e1x + t2 * e2x;
       uy = ty + t1 * e1y + t2 * e2y;
       uz = tz + t1 * e1z + t2 * e2z;
@@ -1011,7 +1012,7 @@ export class Propagator {
       v = rng.nextU32() * 4.656612873077393e-10 - 1;
       q = u * u + v * v;
     } while (q >= 1 || q === 0);
-    const f = Math.sqrt((-2 * Math.log(q)) / q);
+    const f = Math.sqrt((-2 * log(q)) / q);
     this.normalSpare = v * f;
     return u * f;
   }

@@ -23,6 +23,7 @@
  */
 import { FormatError, InputError } from "../errors.js";
 import type { Prediction } from "../models/runtime.js";
+import { exp } from "../math/ieee754.js";
 
 export const COMBINED_MUON_ID_FORMAT = "muid-combined-muon-id";
 export const COMBINED_MUON_ID_FORMAT_VERSION = 1;
@@ -228,7 +229,7 @@ export class CombinedMuonId {
       for (const name of COMBINED_SOURCES) sourceLlr[name]! *= this.tables.bothSourcesWeights[name][b]!;
     }
     for (const name of sources) llr += sourceLlr[name]!;
-    return { probability: 1 / (1 + Math.exp(-llr)), logLikelihoodRatio: llr, sources, sourceLlr, noInformation: sources.length === 0 };
+    return { probability: 1 / (1 + exp(-llr)), logLikelihoodRatio: llr, sources, sourceLlr, noInformation: sources.length === 0 };
   }
 
   /** Column form: P(μ) for n tracks (NaN in a score column = no value), with the source bit mask (1 KLM, 2 ECL). */

@@ -23,6 +23,7 @@ import { KLM_FEATURES, klmFeatures, type MatchedKlmHit } from "./klmFeatures.js"
 import { finishMuid, lastLayerOf, newMuidSwimState, ENDCAP_PATTERN_OFFSET, type MuidResult } from "./muidPatterns.js";
 import type { KlmLikelihood, KlmLikelihoodValues } from "./muidLikelihood.js";
 import { DETECTOR_Z_OFFSET } from "../constants.js";
+import { hypot2 } from "../math/hypot.js";
 
 export interface KlmReconstructionOptions {
   /** field scale used by the extrapolation only (robustness studies); default 1 */
@@ -218,7 +219,7 @@ export class KlmReconstructor {
     const matchedForFeatures: MatchedKlmHit[] = matched.map((m) => ({ slot: m.slot, hit: hits[m.hitIndex]!, chi2: m.chi2 }));
     const features = klmFeatures({
       chi2: muid.chi2, ndof: muid.ndof, extLayer: muid.extLayer, hitLayer: muid.hitLayer,
-      pt: Math.hypot(track.px, track.py), extLayerPattern: muid.extLayerPattern, matchedHits: matchedForFeatures,
+      pt: hypot2(track.px, track.py), extLayerPattern: muid.extLayerPattern, matchedHits: matchedForFeatures,
     }, new Float32Array(KLM_FEATURES));
     return {
       features,

@@ -51,6 +51,7 @@ import {
   sectorSin,
 } from "../geometry/klm.js";
 import type { KlmSection, TrackAtIp } from "../sim/types.js";
+import { hypot2 } from "../math/hypot.js";
 
 /** A layer crossing that Muid counts, with the predicted (pre-update) state there. */
 export interface KlmLayerCrossing {
@@ -208,7 +209,7 @@ export function swimMuonThroughKlm(track: TrackAtIp, options: KlmSwimOptions = {
     finalX: track.x, finalY: track.y, finalZ: track.z,
   };
   const covariance = covarianceFromUpperTriangle(track.covariance, startCovariance);
-  if (Math.hypot(track.px, track.py) < MUID_MIN_PT) return swim;
+  if (hypot2(track.px, track.py) < MUID_MIN_PT) return swim;
   const particle = muonAtStart;
   particle.x = track.x; particle.y = track.y; particle.z = track.z;
   particle.px = track.px; particle.py = track.py; particle.pz = track.pz;
