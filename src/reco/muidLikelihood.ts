@@ -34,6 +34,7 @@ import {
   lastLayerOf,
   type MuidResult,
 } from "./muidPatterns.js";
+import { exp, log, pow } from "../math/ieee754.js";
 
 export const LIKELIHOOD_FORMAT = "muid-klm-likelihood";
 export const LIKELIHOOD_FORMAT_VERSION = 1;
@@ -191,17 +192,17 @@ export class MuidHypothesisPdf {
       const t = transverseIndex(detector, MAXIMAL_HALF_NDOF);
       this.requireTransverse(t, detector, MAXIMAL_HALF_NDOF);
       x *= this.scaleX[t]! * halfNdof;
-      return this.scaleY[t]! * Math.pow(x, halfNdof - 1.0) * Math.exp(-x);
+      return this.scaleY[t]! * pow(x, halfNdof - 1.0) * exp(-x);
     }
     const t = transverseIndex(detector, halfNdof);
     this.requireTransverse(t, detector, halfNdof);
     if (x > this.threshold[t]!) {
       x *= this.scaleX[t]! * halfNdof;
       const y = this.scaleY[t]!;
-      if (halfNdof === 1) return y * Math.exp(-x);
-      if (halfNdof === 2) return y * x * Math.exp(-x);
-      if (halfNdof === 3) return y * x * x * Math.exp(-x);
-      return y * Math.pow(x, halfNdof - 1.0) * Math.exp(-x);
+      if (halfNdof === 1) return y * exp(-x);
+      if (halfNdof === 2) return y * x * exp(-x);
+      if (halfNdof === 3) return y * x * x * exp(-x);
+      return y * pow(x, halfNdof - 1.0) * exp(-x);
     }
     x -= 0.5 * REDUCED_CHI2_DX;
     // C++ (int) truncates toward zero: x in [−0.05, 0) reads bin 0 with a negative offset
@@ -209,7 +210,7 @@ export class MuidHypothesisPdf {
     const k = t * REDUCED_CHI2_BINS + i;
     const dx = x - i * REDUCED_CHI2_DX;
     const logPdf = this.lnPdf[k]! + dx * (this.d1[k]! + dx * (this.d2[k]! + dx * this.d3[k]!));
-    return Math.exp(logPdf);
+    return exp(logPdf);
   }
 
   /** MuidBuilder::getPDF = longitudinal × transverse. */
@@ -283,7 +284,7 @@ export class KlmLikelihood {
       denom += value;
     }
     if (denom < JUNK_PDF_SUM) return { pdf, logL, junk: true, muonId: 0.5 };
-    for (const h of this.hypotheses) if (pdf[h.name]! > 0) logL[h.name] = Math.log(pdf[h.name]!);
+    for (const h of this.hypotheses) if (pdf[h.name]! > 0) logL[h.name] = log(pdf[h.name]!);
     const lMu = pdf[this.muon.name]!;
     const lPi = pdf[this.pion.name]!;
     // from the logs so that two tiny likelihoods keep their ratio
@@ -291,7 +292,7 @@ export class KlmLikelihood {
     if (lMu === 0 && lPi === 0) muonId = 0.5;
     else if (lPi === 0) muonId = 1;
     else if (lMu === 0) muonId = 0;
-    else muonId = 1 / (1 + Math.exp(logL[this.pion.name]! - logL[this.muon.name]!));
+    else muonId = 1 / (1 + exp(logL[this.pion.name]! - logL[this.muon.name]!));
     return { pdf, logL, junk: false, muonId };
   }
 }
