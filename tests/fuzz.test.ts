@@ -5,7 +5,11 @@
  * the test with its input printed. The long run (≥ 100 000 cases) is `node scripts/fuzz.mjs`.
  */
 import { describe, expect, it } from "vitest";
-import { UnsafeFileError } from "../src/errors.js";
+import { FormatError, UnsafeFileError } from "../src/errors.js";
+import { CARD_METADATA_KEY } from "../src/models/card.js";
+import { readModelFile } from "../src/models/modelFile.js";
+import { writeSafetensors } from "../src/models/safetensors.js";
+import { KlmLikelihood } from "../src/reco/muidLikelihood.js";
 import { unpickle } from "../src/models/pickle.js";
 import { loadTorchZip, torchGlobals } from "../src/models/torchZip.js";
 import { contiguousStrides, writeTorchStateDictZip } from "./fixtures/torchZipWriter.js";
@@ -51,6 +55,15 @@ describe("fuzz (CI run)", () => {
 });
 
 describe("regressions found by the fuzzer", () => {
+  it("a model card nested 10⁵ deep in a free-form field is a FormatError at load (JSON.stringify would overflow the stack on export)", () => {
+    const bundle = tinyMixedModel(60);
+    const text = JSON.stringify({ ...bundle.card, training: { notes: "__DEEP__" } }).replace('"__DEEP__"', "[".repeat(100_000) + "]".repeat(100_000));
+    const file = writeSafetensors(bundle.tensors, { [CARD_METADATA_KEY]: text });
+    expect(() => readModelFile(file)).toThrow(FormatError);
+    expect(() => readModelFile(file)).toThrow(/model card nests deeper than 64 levels/);
+    expect(() => KlmLikelihood.fromJsonText(`{"format":"muid-klm-likelihood","version":1,"training":${"[".repeat(100_000)}${"]".repeat(100_000)}}`)).toThrow(/likelihood tables nests deeper than 64 levels/);
+  });
+
   it("a stride-0 view of a 4-byte storage asking for 2^30 elements is an UnsafeFileError, not a 4 GiB allocation", () => {
     const zip = writeTorchStateDictZip([{ name: "w", storage: { key: "0", dtype: "F32", data: new Float32Array(1) }, offset: 0, size: [2 ** 30], stride: [0] }]);
     const globals = torchGlobals(["collections.OrderedDict", "torch._utils._rebuild_tensor_v2", "torch.FloatStorage"]);

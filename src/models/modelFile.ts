@@ -5,6 +5,7 @@
  */
 import { FormatError } from "../errors.js";
 import { CARD_METADATA_KEY, type ModelBundle, type ModelCard, type LayerSpec } from "./card.js";
+import { checkJsonDepth } from "./jsonDepth.js";
 import { readSafetensors, writeSafetensors, type SafetensorsLimits } from "./safetensors.js";
 import { product, validateModel } from "./validate.js";
 
@@ -20,6 +21,7 @@ export function readModelFile(bytes: Uint8Array, limits: Partial<SafetensorsLimi
     throw new FormatError(`model card in "${CARD_METADATA_KEY}" is not valid JSON (${(e as Error).message})`);
   }
   if (card === null || typeof card !== "object" || Array.isArray(card)) throw new FormatError(`model card in "${CARD_METADATA_KEY}" is not a JSON object`);
+  checkJsonDepth(card, "model card");
   const bundle: ModelBundle = { card: card as ModelCard, tensors };
   validateModel(bundle);
   return bundle;

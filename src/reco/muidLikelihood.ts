@@ -21,6 +21,7 @@
  * entries are an error only when evaluated.
  */
 import { FormatError, InputError, VersionError } from "../errors.js";
+import { checkJsonDepth } from "../models/jsonDepth.js";
 import { BKLM_LAYERS } from "../constants.js";
 import { KLM_SLOTS } from "../geometry/klm.js";
 import { muidSpline } from "./muidSpline.js";
@@ -323,6 +324,7 @@ function isFiniteNumber(v: unknown): v is number {
 /** Checks a table file against the format (FormatError / VersionError naming the problem). */
 export function validateLikelihoodTables(value: unknown): asserts value is LikelihoodTablesJson {
   if (typeof value !== "object" || value === null) throw new FormatError("likelihood tables must be a JSON object");
+  checkJsonDepth(value, "likelihood tables");
   const t = value as Partial<LikelihoodTablesJson>;
   if (t.format !== LIKELIHOOD_FORMAT) throw new FormatError(`likelihood tables: format must be "${LIKELIHOOD_FORMAT}", got ${JSON.stringify(t.format)}`);
   if (t.version !== LIKELIHOOD_FORMAT_VERSION) throw new VersionError(`likelihood tables: version ${String(t.version)} is not supported (expected ${LIKELIHOOD_FORMAT_VERSION})`);

@@ -139,6 +139,14 @@ const safetensorsTarget: FuzzTarget<SafetensorsCase> = {
 
 interface ModelFileCase extends SafetensorsCase {
   card: JsonMutation[] | null;
+  /** nest a free-form card field this deep (JSON.stringify/structuredClone overflow near 10⁴) */
+  deep: number | null;
+}
+
+/** JSON text of `value` with the string "__DEEP__" replaced by `depth` nested arrays (built as text: no recursion). */
+function stringifyWithDeep(value: unknown, depth: number | null): string {
+  const text = JSON.stringify(value) ?? "";
+  return depth === null ? text : text.replace('"__DEEP__"', "[".repeat(depth) + "]".repeat(depth));
 }
 
 let modelFileSeeds: ModelBundle[] = [];
@@ -151,13 +159,19 @@ const modelFileTarget: FuzzTarget<ModelFileCase> = {
     modelFileSeeds = [tinyMixedModel(3), tinyConvModel(4), randomKlmDnn(5, true)];
   },
   arbitrary: () =>
-    safetensorsCase().chain((base) => fc.record({ card: sometimes(jsonMutations, 50) }).map((extra) => ({ ...base, ...extra }))),
+    safetensorsCase().chain((base) =>
+      fc.record({ card: sometimes(jsonMutations, 50), deep: sometimes(fc.integer({ min: 60, max: 200_000 }), 5) }).map((extra) => ({ ...base, ...extra })),
+    ),
   async run(c) {
     const seed = modelFileSeeds[c.seed % modelFileSeeds.length]!;
-    const card = c.card !== null ? mutateJson(seed.card, c.card) : seed.card;
-    const file = writeSafetensors(seed.tensors, { [CARD_METADATA_KEY]: JSON.stringify(card) ?? "" });
+    let card = c.card !== null ? mutateJson(seed.card, c.card) : seed.card;
+    if (c.deep !== null && card !== null && typeof card === "object") card = { ...card, provenance: { source: "deep", notes: "__DEEP__" } };
+    const file = writeSafetensors(seed.tensors, { [CARD_METADATA_KEY]: stringifyWithDeep(card, c.deep) });
     const bundle = readModelFile(buildSafetensors({ ...c, seed: 0 }, [file]));
     await compileAndPredict(bundle);
+    // what loads must also write back and export
+    readModelFile(writeModelFile(bundle));
+    checkOnnxRoundTrip(exportOnnx(bundle), bundle);
   },
 };
 
@@ -694,6 +708,7 @@ const predictTarget: FuzzTarget<PredictCase> = {
 interface LikelihoodCase {
   json: JsonMutation[] | null;
   bytes: ByteMutation[] | null;
+  deep: number | null;
 }
 
 let likelihoodText = "";
@@ -726,12 +741,17 @@ const likelihoodTarget: FuzzTarget<LikelihoodCase> = {
     muidResults = [...reco.reconstructEvent(rows.map((r) => r.ip), rows[0]?.klmHits ?? []).map((r) => r.muid), ...edgeMuidResults()];
   },
   arbitrary: () => fc.oneof(
-    { weight: 3, arbitrary: fc.record({ json: jsonMutations, bytes: fc.constant(null) }) },
-    { weight: 1, arbitrary: fc.record({ json: fc.constant(null), bytes: byteMutations }) },
+    { weight: 3, arbitrary: fc.record({ json: jsonMutations, bytes: fc.constant(null), deep: sometimes(fc.integer({ min: 60, max: 200_000 }), 5) }) },
+    { weight: 1, arbitrary: fc.record({ json: fc.constant(null), bytes: byteMutations, deep: fc.constant(null) }) },
   ),
   run(c) {
-    const source = c.json !== null ? JSON.stringify(mutateJson(likelihoodJson, c.json)) ?? "" : new TextDecoder().decode(mutateBytes(text.encode(likelihoodText), c.bytes!));
+    let source: string;
+    if (c.json !== null) {
+      const mutated = mutateJson(likelihoodJson, c.json);
+      source = stringifyWithDeep(c.deep !== null && mutated !== null && typeof mutated === "object" ? { ...mutated, training: "__DEEP__" } : mutated, c.deep);
+    } else source = new TextDecoder().decode(mutateBytes(text.encode(likelihoodText), c.bytes!));
     const likelihood = KlmLikelihood.fromJsonText(source);
+    JSON.stringify(likelihood.training); // what loads can be written back (reports do)
     for (const r of muidResults) {
       const v = likelihood.evaluate(r);
       invariant(v.muonId >= 0 && v.muonId <= 1, `muonId ${v.muonId} outside [0, 1]`);
