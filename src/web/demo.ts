@@ -10,7 +10,6 @@
  */
 import { BKLM_INNER_RADIUS, BKLM_OUTER_RADIUS, ECL_BACKWARD_FRONT_PLANE, ECL_FORWARD_FRONT_PLANE, ECL_FRONT_RADIUS, EKLM_SECTION_FRONT } from "../constants.js";
 import type { KlmReconstructor } from "../reco/klmChain.js";
-import { installNodeMath } from "../math/ieee754.js";
 import { DEMO_WEIGHTS, loadDemoModels, MUON_ID_METHODS, simulateAndRunEvent, summariseTrack, type ChainEvent, type DemoModels, type MuidLibrary, type TrackSummary } from "./eventChain.js";
 
 /** What `window.muidDemo.run` resolves to: every track's probabilities as numbers, and the latency. */
@@ -23,8 +22,6 @@ export interface DemoRunResult {
   latency: { median: number; p10: number; p90: number };
   /** which weight files were found */
   methods: Record<(typeof MUON_ID_METHODS)[number], boolean>;
-  /** Math functions replaced by Node 20's (src/web/v8Math.ts); empty with ?math=engine */
-  nodeMath: string[];
 }
 
 declare global {
@@ -219,7 +216,7 @@ class Demo {
     this.models = await loadDemoModels(this.muid, fetchWeight);
     this.reconstructor = await this.muid.KlmReconstructor.create({ likelihood: this.models.likelihood, keepCrossings: true });
     const loaded = Object.entries(this.methods()).map(([m, ok]) => `${m} ${ok ? "✓" : "✗ (no weights)"}`);
-    status.textContent = `ready: ${loaded.join(", ")}; Math: ${nodeMath.length > 0 ? "Node 20's (fdlibm ports)" : "the engine's own"}`;
+    status.textContent = `ready: ${loaded.join(", ")}`;
   }
 
   methods(): DemoRunResult["methods"] {
@@ -248,7 +245,7 @@ class Demo {
     picker.max = String(events - 1);
     picker.value = String(this.firstInterestingEvent());
     this.show(Number(picker.value));
-    return { seed, events, tracks, chainMs, latency, methods: this.methods(), nodeMath };
+    return { seed, events, tracks, chainMs, latency, methods: this.methods() };
   }
 
   /** The first event with a track that the KLM DNN calls a muon (else event 0), to open the view on something to see. */
@@ -263,12 +260,7 @@ class Demo {
   }
 }
 
-/** Math functions replaced before the bundle loads (none with ?math=engine, to see the engine's own numbers). */
-let nodeMath: string[] = [];
-
 function start(): void {
-  // before the bundle is imported: the simulation and the extrapolation must see Node's Math (v8Math.ts)
-  if (new URLSearchParams(location.search).get("math") !== "engine") nodeMath = installNodeMath();
   const demo = new Demo();
   window.muidDemo = { ready: demo.ready, run: (seed, events) => demo.run(seed, events) };
   const seed = byId<HTMLInputElement>("seed");
