@@ -189,7 +189,7 @@ export class EclCnnFast {
    * value or an id out of range; nothing is written to wasm memory before every input is checked.
    */
   predict(inputs: Record<string, Float32Array | Int32Array | number[]>, batch: number): Prediction {
-    if (!Number.isSafeInteger(batch) || batch < 1) throw new InputError(`batch must be a positive integer, got ${batch}`);
+    if (!Number.isSafeInteger(batch) || batch < 1) throw new InputError(`batch must be a positive integer, got ${String(batch)}`);
     if (inputs === null || typeof inputs !== "object") throw new InputError("inputs must be an object mapping input names to arrays");
     for (const name of Object.keys(inputs))
       if (!["image", "pt", "thetaId", "phiId"].includes(name)) throw new InputError(`unknown input "${name}"; the ECL CNN reads "image", "pt", "thetaId", "phiId"`);

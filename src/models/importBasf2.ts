@@ -52,6 +52,8 @@ export interface Basf2ImportOptions {
 export async function importBasf2KlmDnn(xml: string | Uint8Array, options: Basf2ImportOptions = {}): Promise<ModelBundle> {
   let text: string;
   let bytes: Uint8Array;
+  if (typeof xml !== "string" && !(xml instanceof Uint8Array)) throw new FormatError("basf2 weight file must be given as text or bytes");
+  if (options === null || typeof options !== "object") throw new FormatError("basf2 import options must be an object");
   if (typeof xml === "string") {
     text = xml;
     bytes = new TextEncoder().encode(xml);

@@ -33,6 +33,7 @@ export interface EclImportOptions {
 
 /** Imports an ECL CNN state_dict zip. ModelError names a missing/extra key or a wrong shape. */
 export function importTorchEclCnn(bytes: Uint8Array, options: EclImportOptions): ModelBundle {
+  if (options === null || typeof options !== "object") throw new ModelError("importTorchEclCnn needs options { charge: 1 | -1 }");
   if (options.charge !== 1 && options.charge !== -1) throw new ModelError(`ECL CNN charge must be +1 or -1, got ${String(options.charge)}`);
   const archive = loadTorchZip(bytes, { globals: torchGlobals(STATE_DICT_GLOBALS) });
   const stateDict = archive.value;

@@ -105,6 +105,8 @@ const utf8 = new TextDecoder("utf-8", { fatal: true });
 
 /** Unpickles `bytes` under the allowlist in `options`. Never executes code from the pickle. */
 export function unpickle(bytes: Uint8Array, options: UnpickleOptions = {}): unknown {
+  if (!(bytes instanceof Uint8Array)) throw new FormatError("pickle input is not a byte array");
+  if (options === null || typeof options !== "object") throw new FormatError("unpickle options must be an object");
   const lim = { ...DEFAULT_PICKLE_LIMITS, ...options.limits };
   const globals = options.globals ?? {};
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);

@@ -132,7 +132,7 @@ export class Model {
    * the card's range; the model stays usable after an error.
    */
   predict(inputs: Record<string, Float32Array | number[]>, batch: number): Prediction {
-    if (!Number.isSafeInteger(batch) || batch < 1) throw new InputError(`batch must be a positive integer, got ${batch}`);
+    if (!Number.isSafeInteger(batch) || batch < 1) throw new InputError(`batch must be a positive integer, got ${String(batch)}`);
     if (inputs === null || typeof inputs !== "object") throw new InputError("inputs must be an object mapping input names to arrays");
     for (const name of Object.keys(inputs))
       if (!this.card.inputs.some((i) => i.name === name))

@@ -106,6 +106,7 @@ const EXPECTED_ARRAY: Record<TensorDType, string> = {
 
 /** Checks that a tensor's dtype, shape and data agree (used before writing). */
 export function checkTensor(name: string, t: Tensor): void {
+  if (t === null || typeof t !== "object") throw new FormatError(`tensor "${name}" is not a tensor object`);
   if (!isTensorDType(t.dtype)) throw new FormatError(`tensor "${name}" has unknown dtype ${JSON.stringify(t.dtype)}`);
   if (!Array.isArray(t.shape) || !t.shape.every((d) => Number.isSafeInteger(d) && d >= 0))
     throw new FormatError(`tensor "${name}" has shape [${t.shape}], which is not a list of non-negative integers`);
@@ -124,6 +125,7 @@ export function readSafetensors(
   bytes: Uint8Array,
   limits: Partial<SafetensorsLimits> = {},
 ): { metadata: Record<string, string>; tensors: Map<string, Tensor> } {
+  if (limits === null || typeof limits !== "object") throw new FormatError("safetensors limits must be an object");
   const lim = { ...DEFAULT_SAFETENSORS_LIMITS, ...limits };
   if (!(bytes instanceof Uint8Array)) throw new FormatError("safetensors input is not a byte array");
   if (bytes.length < 8) throw new FormatError(`safetensors file of ${bytes.length} bytes is shorter than its 8-byte header length`);
@@ -226,6 +228,8 @@ function parseTensorInfo(name: string, info: unknown, dataLength: number) {
  * spaces to a multiple of 8 bytes.
  */
 export function writeSafetensors(tensors: Map<string, Tensor>, metadata: Record<string, string> = {}): Uint8Array {
+  if (!(tensors instanceof Map)) throw new FormatError("tensors to write must be a Map of name → tensor");
+  if (metadata === null || typeof metadata !== "object") throw new FormatError("safetensors metadata must be an object of strings");
   const header: Record<string, unknown> = {};
   const meta: Record<string, string> = {};
   for (const [k, v] of Object.entries(metadata)) {

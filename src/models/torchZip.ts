@@ -73,6 +73,7 @@ export class ZipArchive {
     private readonly bytes: Uint8Array,
     limits: Partial<ZipLimits> = {},
   ) {
+    if (!(bytes instanceof Uint8Array)) throw new FormatError("zip input is not a byte array");
     const lim = { ...DEFAULT_ZIP_LIMITS, ...limits };
     const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     const u16 = (o: number) => view.getUint16(o, true);
@@ -408,6 +409,8 @@ const SUPPORTED_TORCH_VERSIONS = [1, 2, 3];
 
 /** Reads a `torch.save` zip and unpickles its data.pkl with only the allowed globals. */
 export function loadTorchZip(bytes: Uint8Array, options: TorchLoadOptions): TorchArchive {
+  if (options === null || typeof options !== "object" || options.globals === null || typeof options.globals !== "object")
+    throw new FormatError("loadTorchZip needs options with a globals allow-list");
   const zip = new ZipArchive(bytes, options.zipLimits);
   const pkls = [...zip.entries.keys()].filter((n) => /^[^/]+\/data\.pkl$/.test(n));
   if (pkls.length === 0) throw new FormatError("zip archive is not a torch.save archive (no <folder>/data.pkl)");

@@ -890,3 +890,69 @@ const chainTarget: FuzzTarget<ChainCase> = {
 export const FUZZ_TARGETS: FuzzTarget[] = [
   safetensorsTarget, modelFileTarget, pickleTarget, torchZipTarget, eclImportTarget, basf2Target, onnxTarget, predictTarget, likelihoodTarget, chainTarget,
 ] as unknown as FuzzTarget[];
+
+// ---------------------------------------------------------------------------------------------
+// public API functions called with hostile argument values (wrong types, null, empty, huge)
+
+const HOSTILE_ARGS: (() => unknown)[] = [
+  () => undefined, () => null, () => 0, () => -1, () => NaN, () => "", () => "x", () => true, () => ({}), () => [], () => [null], () => [{}],
+  () => new Uint8Array(0), () => new Uint8Array(9).fill(0xff), () => new Uint16Array(4), () => new Float32Array(3), () => new Map(), () => new Map([["a", null]]),
+  () => ({ card: null, tensors: new Map() }), () => ({ card: {}, tensors: {} }), () => ({ kernels: "gpu" }), () => ({ maxBatch: 0 }), () => ({ charge: 2 }),
+  () => ({ fieldScale: NaN }), () => ({ threshold: -1 }), () => ({ backend: "cuda" }), () => ({ layerEfficiency: 2 }), () => Symbol("s"), () => () => 1,
+];
+
+type ApiCall = (args: unknown[]) => unknown;
+let apiCalls: [string, ApiCall][] = [];
+
+interface ApiCase {
+  call: number;
+  args: number[];
+  valid: number;
+}
+
+const apiTarget: FuzzTarget<ApiCase> = {
+  name: "API arguments",
+  description: "every public entry point called with hostile argument values (wrong types, null, empty, symbols, functions)",
+  weight: 4,
+  async prepare() {
+    const model = await Model.create(tinyMixedModel(70));
+    const fast = await EclCnnFast.create(randomEclCnn(71, 1));
+    const reco = await KlmReconstructor.create({ keepCrossings: false });
+    apiCalls = [
+      ["readSafetensors", (a) => readSafetensors(a[0] as Uint8Array, a[1] as object)],
+      ["readModelFile", (a) => readModelFile(a[0] as Uint8Array, a[1] as object)],
+      ["writeSafetensors", (a) => writeSafetensors(a[0] as Map<string, Tensor>, a[1] as Record<string, string>)],
+      ["writeModelFile", (a) => writeModelFile(a[0] as ModelBundle)],
+      ["validateModel", (a) => validateModel(a[0] as ModelBundle)],
+      ["Model.create", (a) => Model.create(a[0] as ModelBundle, a[1] as object)],
+      ["Model.predict", (a) => model.predict(a[0] as Record<string, Float32Array>, a[1] as number)],
+      ["EclCnnFast.create", (a) => EclCnnFast.create(a[0] as ModelBundle, a[1] as object)],
+      ["EclCnnFast.predict", (a) => fast.predict(a[0] as Record<string, Float32Array>, a[1] as number)],
+      ["rowsToInputs", (a) => rowsToInputs(model.card, a[0])],
+      ["exportOnnx", (a) => exportOnnx(a[0] as ModelBundle)],
+      ["unpickle", (a) => unpickle(a[0] as Uint8Array, a[1] as object)],
+      ["loadTorchZip", (a) => loadTorchZip(a[0] as Uint8Array, a[1] as never)],
+      ["importTorchEclCnn", (a) => importTorchEclCnn(a[0] as Uint8Array, a[1] as never)],
+      ["importBasf2KlmDnn", (a) => importBasf2KlmDnn(a[0] as string, a[1] as object)],
+      ["KlmLikelihood.fromJsonText", (a) => KlmLikelihood.fromJsonText(a[0] as string)],
+      ["new KlmLikelihood", (a) => new KlmLikelihood(a[0] as never)],
+      ["eclCnnInput", (a) => eclCnnInput(a[0] as TrackAtIp, a[1] as EclDigit[], a[2] as object)],
+      ["KlmReconstructor.create", (a) => KlmReconstructor.create(a[0] as object)],
+      ["reconstructEvent", (a) => reco.reconstructEvent(a[0] as TrackAtIp[], a[1] as KlmHit[])],
+    ];
+  },
+  arbitrary: () => fc.record({ call: fc.nat(), args: fc.array(fc.nat(HOSTILE_ARGS.length - 1), { minLength: 0, maxLength: 3 }), valid: fc.nat(3) }),
+  async run(c) {
+    const [name, call] = apiCalls[c.call % apiCalls.length]!;
+    const args = c.args.map((i) => HOSTILE_ARGS[i]!());
+    try {
+      await call(args);
+    } catch (e) {
+      if (e instanceof TypeError && ["reconstructEvent", "KlmReconstructor.create"].includes(name))
+        throw new KnownFinding("F5", `${name} with a hostile argument throws a TypeError (${e.message.slice(0, 60)}) (src/reco/klmChain.ts)`);
+      throw e;
+    }
+  },
+};
+
+FUZZ_TARGETS.push(apiTarget as unknown as FuzzTarget);
