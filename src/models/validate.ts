@@ -14,6 +14,10 @@ export function validateModel(bundle: ModelBundle): Map<string, number> {
   if (card.format !== MODEL_FORMAT) throw new ModelError(`model card format is ${JSON.stringify(card.format)}, expected "${MODEL_FORMAT}"`);
   if (card.formatVersion !== MODEL_FORMAT_VERSION)
     throw new VersionError(`model format version ${card.formatVersion} is not supported (this build reads version ${MODEL_FORMAT_VERSION})`);
+  // what summaries, exports and the fast paths read from a card besides its layers
+  if (typeof card.name !== "string" || typeof card.task !== "string") throw new ModelError("model card needs a name and a task (strings)");
+  if (card.provenance === null || typeof card.provenance !== "object" || Array.isArray(card.provenance)) throw new ModelError("model card needs a provenance object");
+  if (card.charge !== undefined && card.charge !== 1 && card.charge !== -1) throw new ModelError(`model card charge must be +1, -1 or absent, got ${JSON.stringify(card.charge)}`);
   if (!Array.isArray(card.inputs) || card.inputs.length === 0) throw new ModelError("model card lists no inputs");
   if (!Array.isArray(card.layers) || card.layers.length === 0) throw new ModelError("model card lists no layers");
   if (!Array.isArray(card.outputs) || card.outputs.length !== 1) throw new ModelError("model card must list exactly one output (the logits)");

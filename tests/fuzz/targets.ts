@@ -16,7 +16,7 @@ import { CARD_METADATA_KEY, type ModelBundle, type ModelCard, type Tensor } from
 import { EclCnnFast } from "../../src/models/eclCnnFast.js";
 import { decodeBase64, importBasf2KlmDnn, scanWeightfileElements } from "../../src/models/importBasf2.js";
 import { importTorchEclCnn } from "../../src/models/importTorchEcl.js";
-import { readModelFile, writeModelFile } from "../../src/models/modelFile.js";
+import { cardSummary, readModelFile, writeModelFile } from "../../src/models/modelFile.js";
 import { exportOnnx } from "../../src/models/onnx.js";
 import { PickleDict, unpickle } from "../../src/models/pickle.js";
 import { Model, type Prediction } from "../../src/models/runtime.js";
@@ -169,7 +169,8 @@ const modelFileTarget: FuzzTarget<ModelFileCase> = {
     const file = writeSafetensors(seed.tensors, { [CARD_METADATA_KEY]: stringifyWithDeep(card, c.deep) });
     const bundle = readModelFile(buildSafetensors({ ...c, seed: 0 }, [file]));
     await compileAndPredict(bundle);
-    // what loads must also write back and export
+    // what loads must also summarise, write back and export
+    invariant(cardSummary(bundle.card).length > 0, "empty card summary");
     readModelFile(writeModelFile(bundle));
     checkOnnxRoundTrip(exportOnnx(bundle), bundle);
   },
