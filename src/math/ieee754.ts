@@ -118,6 +118,12 @@ function remPio2(x: number): number {
     }
     return -1;
   }
+  return remPio2Medium(x, hx, ix);
+}
+
+/** remPio2 for 3π/4 ≤ |x| (out of line: the common small arguments stay small enough to inline). */
+function remPio2Medium(x: number, hx: number, ix: number): number {
+  const y = reduced;
   if (ix <= 0x413921fb) {
     let t = Math.abs(x);
     const n = (t * invpio2 + 0.5) | 0;
@@ -253,12 +259,9 @@ export function sin(x: number): number {
   if (ix >= 0x7ff00000) return x - x;
   const n = remPio2(x);
   if (Number.isNaN(n)) return engine.sin(x);
-  switch (n & 3) {
-    case 0: return kernelSin(reduced[0]!, reduced[1]!, 1);
-    case 1: return kernelCos(reduced[0]!, reduced[1]!);
-    case 2: return -kernelSin(reduced[0]!, reduced[1]!, 1);
-    default: return -kernelCos(reduced[0]!, reduced[1]!);
-  }
+  // n mod 4 = 0: sin, 1: cos, 2: −sin, 3: −cos of the reduced argument (one call site per kernel keeps sin small)
+  const r = (n & 1) === 0 ? kernelSin(reduced[0]!, reduced[1]!, 1) : kernelCos(reduced[0]!, reduced[1]!);
+  return (n & 2) === 0 ? r : -r;
 }
 
 export function cos(x: number): number {
@@ -267,12 +270,9 @@ export function cos(x: number): number {
   if (ix >= 0x7ff00000) return x - x;
   const n = remPio2(x);
   if (Number.isNaN(n)) return engine.cos(x);
-  switch (n & 3) {
-    case 0: return kernelCos(reduced[0]!, reduced[1]!);
-    case 1: return -kernelSin(reduced[0]!, reduced[1]!, 1);
-    case 2: return -kernelCos(reduced[0]!, reduced[1]!);
-    default: return kernelSin(reduced[0]!, reduced[1]!, 1);
-  }
+  // n mod 4 = 0: cos, 1: −sin, 2: −cos, 3: sin of the reduced argument
+  const r = (n & 1) === 0 ? kernelCos(reduced[0]!, reduced[1]!) : kernelSin(reduced[0]!, reduced[1]!, 1);
+  return ((n + 1) & 2) === 0 ? r : -r;
 }
 
 export function tan(x: number): number {
@@ -330,23 +330,27 @@ export function acos(x: number): number {
 export function asin(x: number): number {
   const hx = highWord(x);
   const ix = hx & 0x7fffffff;
+  // |x| ≥ 0.5 out of line: the common path stays small enough to inline
+  if (ix >= 0x3fe00000) return asinLarge(x, hx, ix);
   let t = 0;
+  if (ix < 0x3e400000) {
+    if (1.0e300 + x > 1) return x;
+  } else {
+    t = x * x;
+  }
+  const p = t * (pS0 + t * (pS1 + t * (pS2 + t * (pS3 + t * (pS4 + t * pS5)))));
+  const q = 1 + t * (qS1 + t * (qS2 + t * (qS3 + t * qS4)));
+  const w = p / q;
+  return x + x * w;
+}
+
+function asinLarge(x: number, hx: number, ix: number): number {
   if (ix >= 0x3ff00000) {
     if (((ix - 0x3ff00000) | lowWord(x)) === 0) return x * pio2_hi + x * pio2_lo;
     return NaN;
-  } else if (ix < 0x3fe00000) {
-    if (ix < 0x3e400000) {
-      if (1.0e300 + x > 1) return x;
-    } else {
-      t = x * x;
-    }
-    const p = t * (pS0 + t * (pS1 + t * (pS2 + t * (pS3 + t * (pS4 + t * pS5)))));
-    const q = 1 + t * (qS1 + t * (qS2 + t * (qS3 + t * qS4)));
-    const w = p / q;
-    return x + x * w;
   }
   let w = 1 - Math.abs(x);
-  t = w * 0.5;
+  let t = w * 0.5;
   let p = t * (pS0 + t * (pS1 + t * (pS2 + t * (pS3 + t * (pS4 + t * pS5)))));
   let q = 1 + t * (qS1 + t * (qS2 + t * (qS3 + t * qS4)));
   const s = Math.sqrt(t);
@@ -372,14 +376,17 @@ const aT = [
   1.62858201153657823623e-2,
 ] as const;
 
+/** atan for |x| ≥ 2^66, ∞ and NaN (out of line: the common path stays small enough to inline). */
+function atanHuge(x: number, hx: number, ix: number): number {
+  if (ix > 0x7ff00000 || (ix === 0x7ff00000 && lowWord(x) !== 0)) return x + x;
+  return hx > 0 ? atanhi[3]! + atanlo[3]! : -atanhi[3]! - atanlo[3]!;
+}
+
 export function atan(x: number): number {
   const hx = highWord(x);
   const ix = hx & 0x7fffffff;
   let id: number;
-  if (ix >= 0x44100000) {
-    if (ix > 0x7ff00000 || (ix === 0x7ff00000 && lowWord(x) !== 0)) return x + x;
-    return hx > 0 ? atanhi[3]! + atanlo[3]! : -atanhi[3]! - atanlo[3]!;
-  }
+  if (ix >= 0x44100000) return atanHuge(x, hx, ix);
   if (ix < 0x3fdc0000) {
     if (ix < 0x3e400000) {
       if (1.0e300 + x > 1) return x;
@@ -412,14 +419,39 @@ export function atan(x: number): number {
   return hx < 0 ? -r : r;
 }
 
+const atan2_pi_o_2 = 1.5707963267948965580e0, atan2_pi_lo = 1.2246467991473531772e-16;
+
 export function atan2(y: number, x: number): number {
-  const tiny = 1.0e-300;
-  const pi_o_4 = 7.8539816339744827900e-1, pi_o_2 = 1.5707963267948965580e0, pi_lo = 1.2246467991473531772e-16;
   if (Number.isNaN(x) || Number.isNaN(y)) return x + y;
   if (x === 1) return atan(y);
-  const hx = highWord(x), lx = lowWord(x), hy = highWord(y), ly = lowWord(y);
+  const hx = highWord(x), hy = highWord(y);
   const ix = hx & 0x7fffffff, iy = hy & 0x7fffffff;
   let m = ((hy >> 31) & 1) | ((hx >> 30) & 2);
+  // a zero or an infinity out of line: the common path stays small enough to inline
+  if ((iy | lowWord(y)) === 0 || (ix | lowWord(x)) === 0 || ix === 0x7ff00000 || iy === 0x7ff00000) return atan2Special(y, x, hy, ix, iy, m);
+  const k = (iy - ix) >> 20;
+  let z: number;
+  if (k > 60) {
+    z = atan2_pi_o_2 + 0.5 * atan2_pi_lo;
+    m &= 1;
+  } else if (hx < 0 && k < -60) {
+    z = 0.0;
+  } else {
+    z = atan(Math.abs(y / x));
+  }
+  switch (m) {
+    case 0: return z;
+    case 1: return -z;
+    case 2: return pi - (z - atan2_pi_lo);
+    default: return (z - atan2_pi_lo) - pi;
+  }
+}
+
+/** atan2 where y or x is zero or infinite (fdlibm's special cases, in its order). */
+function atan2Special(y: number, x: number, hy: number, ix: number, iy: number, m: number): number {
+  const tiny = 1.0e-300;
+  const pi_o_4 = 7.8539816339744827900e-1, pi_o_2 = 1.5707963267948965580e0;
+  const ly = lowWord(y);
   if ((iy | ly) === 0) {
     switch (m) {
       case 0:
@@ -428,7 +460,7 @@ export function atan2(y: number, x: number): number {
       default: return -pi - tiny;
     }
   }
-  if ((ix | lx) === 0) return hy < 0 ? -pi_o_2 - tiny : pi_o_2 + tiny;
+  if ((ix | lowWord(x)) === 0) return hy < 0 ? -pi_o_2 - tiny : pi_o_2 + tiny;
   if (ix === 0x7ff00000) {
     if (iy === 0x7ff00000) {
       switch (m) {
@@ -445,23 +477,7 @@ export function atan2(y: number, x: number): number {
       default: return -pi - tiny;
     }
   }
-  if (iy === 0x7ff00000) return hy < 0 ? -pi_o_2 - tiny : pi_o_2 + tiny;
-  const k = (iy - ix) >> 20;
-  let z: number;
-  if (k > 60) {
-    z = pi_o_2 + 0.5 * pi_lo;
-    m &= 1;
-  } else if (hx < 0 && k < -60) {
-    z = 0.0;
-  } else {
-    z = atan(Math.abs(y / x));
-  }
-  switch (m) {
-    case 0: return z;
-    case 1: return -z;
-    case 2: return pi - (z - pi_lo);
-    default: return (z - pi_lo) - pi;
-  }
+  return hy < 0 ? -pi_o_2 - tiny : pi_o_2 + tiny;
 }
 
 const ln2HI = [6.93147180369123816490e-1, -6.93147180369123816490e-1];
@@ -470,22 +486,40 @@ const invln2 = 1.44269504088896338700e0;
 const P1 = 1.66666666666666019037e-1, P2 = -2.77777777770155933842e-3, P3 = 6.61375632143793436117e-5;
 const P4 = -1.65339022054652515390e-6, P5 = 4.13813679705723846039e-8;
 
+const twom1000 = 9.33263618503218878990e-302;
+
 export function exp(x: number): number {
-  const o_threshold = 7.09782712893383973096e2, u_threshold = -7.45133219101941108420e2;
-  const huge = 1.0e300, twom1000 = 9.33263618503218878990e-302, two1023 = 8.988465674311579539e307;
-  const E = 2.718281828459045;
-  let hi = 0, lo = 0, k = 0;
   let hx = highWord(x);
   const xsb = (hx >> 31) & 1;
   hx &= 0x7fffffff;
-  if (hx >= 0x40862e42) {
-    if (hx >= 0x7ff00000) {
-      if (((hx & 0xfffff) | lowWord(x)) !== 0) return x + x;
-      return xsb === 0 ? x : 0.0;
-    }
-    if (x > o_threshold) return huge * huge;
-    if (x < u_threshold) return twom1000 * twom1000;
+  // |x| ≥ 709.78 (overflow, underflow, ∞, NaN) out of line: the common path stays small enough to inline
+  if (hx >= 0x40862e42) return expLarge(x, hx, xsb);
+  return expCore(x, hx, xsb);
+}
+
+function expLarge(x: number, hx: number, xsb: number): number {
+  const o_threshold = 7.09782712893383973096e2, u_threshold = -7.45133219101941108420e2;
+  const huge = 1.0e300;
+  if (hx >= 0x7ff00000) {
+    if (((hx & 0xfffff) | lowWord(x)) !== 0) return x + x;
+    return xsb === 0 ? x : 0.0;
   }
+  if (x > o_threshold) return huge * huge;
+  if (x < u_threshold) return twom1000 * twom1000;
+  return expCore(x, hx, xsb);
+}
+
+/** y·2^k for k = 1024 or k < −1021 (out of line). */
+function expScale(y: number, k: number): number {
+  const two1023 = 8.988465674311579539e307;
+  if (k === 1024) return y * 2.0 * two1023;
+  return y * fromWords(0x3ff00000 + ((k + 1000) << 20), 0) * twom1000;
+}
+
+function expCore(x: number, hx: number, xsb: number): number {
+  const huge = 1.0e300;
+  const E = 2.718281828459045;
+  let hi = 0, lo = 0, k = 0;
   if (hx > 0x3fd62e42) {
     if (hx < 0x3ff0a2b2) {
       if (x === 1.0) return E;
@@ -505,15 +539,11 @@ export function exp(x: number): number {
     k = 0;
   }
   const t = x * x;
-  const twopk = k >= -1021 ? fromWords(0x3ff00000 + (k << 20), 0) : fromWords(0x3ff00000 + ((k + 1000) << 20), 0);
   const c = x - t * (P1 + t * (P2 + t * (P3 + t * (P4 + t * P5))));
   if (k === 0) return 1 - ((x * c) / (c - 2.0) - x);
   const y = 1 - ((lo - (x * c) / (2.0 - c)) - hi);
-  if (k >= -1021) {
-    if (k === 1024) return y * 2.0 * two1023;
-    return y * twopk;
-  }
-  return y * twopk * twom1000;
+  if (k >= -1021 && k !== 1024) return y * fromWords(0x3ff00000 + (k << 20), 0);
+  return expScale(y, k);
 }
 
 const ln2_hi = 6.93147180369123816490e-1, ln2_lo = 1.90821492927058770002e-10, two54 = 1.80143985094819840000e16;
@@ -521,34 +551,44 @@ const Lg1 = 6.666666666666735130e-1, Lg2 = 3.999999999940941908e-1, Lg3 = 2.8571
 const Lg5 = 1.818357216161805012e-1, Lg6 = 1.531383769920937332e-1, Lg7 = 1.479819860511658591e-1;
 
 export function log(x: number): number {
-  let hx = highWord(x);
-  const lx = lowWord(x);
-  let k = 0;
+  const hx = highWord(x);
+  // zero, negative, subnormal, infinite and NaN arguments out of line: the common path stays small enough to inline
+  if (hx < 0x00100000 || hx >= 0x7ff00000) return logSpecial(x, hx);
+  return logNormal(x, hx, 0);
+}
+
+function logSpecial(x: number, hx: number): number {
   if (hx < 0x00100000) {
-    if (((hx & 0x7fffffff) | lx) === 0) return -Infinity;
+    if (((hx & 0x7fffffff) | lowWord(x)) === 0) return -Infinity;
     if (hx < 0) return NaN;
-    k -= 54;
     x *= two54;
-    hx = highWord(x);
+    return logNormal(x, highWord(x), -54);
   }
-  if (hx >= 0x7ff00000) return x + x;
+  return x + x;
+}
+
+/** f − log(1 + f) series for 1 + f within 2^−20 of a power of two (out of line). */
+function logNearPowerOfTwo(f: number, k: number): number {
+  if (f === 0) {
+    if (k === 0) return 0;
+    const dk = k;
+    return dk * ln2_hi + dk * ln2_lo;
+  }
+  const R = f * f * (0.5 - 0.33333333333333333 * f);
+  if (k === 0) return f - R;
+  const dk = k;
+  return dk * ln2_hi - ((R - dk * ln2_lo) - f);
+}
+
+/** log of a positive normal x with high word hx, plus k·ln 2 (k = −54 for a scaled subnormal). */
+function logNormal(x: number, hx: number, k: number): number {
   k += (hx >> 20) - 1023;
   hx &= 0x000fffff;
   let i = (hx + 0x95f64) & 0x100000;
   x = withHighWord(x, hx | (i ^ 0x3ff00000));
   k += i >> 20;
   const f = x - 1.0;
-  if ((0x000fffff & (2 + hx)) < 3) {
-    if (f === 0) {
-      if (k === 0) return 0;
-      const dk = k;
-      return dk * ln2_hi + dk * ln2_lo;
-    }
-    const R = f * f * (0.5 - 0.33333333333333333 * f);
-    if (k === 0) return f - R;
-    const dk = k;
-    return dk * ln2_hi - ((R - dk * ln2_lo) - f);
-  }
+  if ((0x000fffff & (2 + hx)) < 3) return logNearPowerOfTwo(f, k);
   const s = f / (2.0 + f);
   const dk = k;
   const z = s * s;
