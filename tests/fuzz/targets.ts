@@ -888,9 +888,6 @@ const chainTarget: FuzzTarget<ChainCase> = {
   },
 };
 
-export const FUZZ_TARGETS: FuzzTarget[] = [
-  safetensorsTarget, modelFileTarget, pickleTarget, torchZipTarget, eclImportTarget, basf2Target, onnxTarget, predictTarget, likelihoodTarget, chainTarget,
-] as unknown as FuzzTarget[];
 
 // ---------------------------------------------------------------------------------------------
 // public API functions called with hostile argument values (wrong types, null, empty, huge)
@@ -956,4 +953,6 @@ const apiTarget: FuzzTarget<ApiCase> = {
   },
 };
 
-FUZZ_TARGETS.push(apiTarget as unknown as FuzzTarget);
+export const FUZZ_TARGETS: FuzzTarget[] = [
+  safetensorsTarget, modelFileTarget, pickleTarget, torchZipTarget, eclImportTarget, basf2Target, onnxTarget, predictTarget, likelihoodTarget, chainTarget, apiTarget,
+] as unknown as FuzzTarget[];
