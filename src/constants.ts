@@ -17,6 +17,14 @@ export const ELECTRON_MASS = 0.51099895e-3;
 export const MUON_MASS = 0.1056583755;
 /** charged-pion mass, GeV/c² (PDG 139.57039 MeV) [R] */
 export const PION_MASS = 0.13957039;
+/**
+ * Validity range of a particle or track handed to the simulation and the reconstruction: |p| at most
+ * 20 GeV/c (SuperKEKB beams are 7 GeV e⁻ on 4 GeV e⁺, so no track from the IP exceeds ~8 GeV/c) and a
+ * mass at most 1 GeV/c² (the simulation knows μ and π physics; heavier, slower states only ever
+ * stepped for minutes). Outside it the input is an InputError (fuzz findings F2, F3 in docs/security.md).
+ */
+export const MAX_TRACK_MOMENTUM = 20;
+export const MAX_PARTICLE_MASS = 1;
 /** π± cτ, cm (physics.md §8 #66: 7.8045 m) [R] */
 export const PION_CTAU = 780.45;
 /** μ cτ, cm (PDG 658.6384 m) [R] */

@@ -227,3 +227,30 @@ describe("muid predict on JSON rows", () => {
     await expect(predict({ rows: [] })).rejects.toThrow(InputError);
   });
 });
+
+describe("fuzz findings F1–F5 (docs/security.md), fixed at the API boundary", () => {
+  it("F3: particles outside the simulation's validity range are InputErrors, not endless stepping", async () => {
+    const { simulateEvent, defaultDetectorConditions } = await import("../src/sim/event.js");
+    const { Random } = await import("../src/sim/random.js");
+    const { InputError } = await import("../src/errors.js");
+    const pion = { pdg: 211, charge: 1 as const, mass: 0.13957039, x: 0, y: 0, z: 0, px: 1, py: 0, pz: 0 };
+    for (const bad of [{ ...pion, mass: 1.5, px: 8737 }, { ...pion, mass: 8736, pz: 1000 }, { ...pion, px: 20.5 }, null]) {
+      expect(() => simulateEvent([bad as never], 0, new Random(27), defaultDetectorConditions())).toThrow(InputError);
+    }
+    // the edges of the range still simulate
+    const rows = simulateEvent([{ ...pion, mass: 1, px: 20 }, { ...pion, px: 0, pz: 19.9 }], 0, new Random(27), defaultDetectorConditions());
+    expect(rows.length).toBe(2);
+  });
+
+  it("F1, F2, F5: null hits, null tracks, non-array tracks and |p| beyond 20 GeV/c are InputErrors in reconstructEvent", async () => {
+    const { KlmReconstructor } = await import("../src/reco/klmChain.js");
+    const { InputError } = await import("../src/errors.js");
+    const reco = await KlmReconstructor.create({});
+    const track = { charge: 1 as const, x: 0, y: 0, z: 0, px: 1.5, py: 0.2, pz: 0.3, covariance: new Float64Array(21) };
+    expect(() => reco.reconstructEvent([track], [null as never])).toThrow(/KLM hit 0/);
+    expect(() => reco.reconstructEvent([null as never], [])).toThrow(/track 0/);
+    expect(() => reco.reconstructEvent(null as never, [])).toThrow(InputError);
+    expect(() => reco.reconstructEvent([{ ...track, py: 1e300 }], [])).toThrow(/at most 20 GeV/);
+    expect(reco.reconstructEvent([track], []).length).toBe(1);
+  });
+});

@@ -22,7 +22,7 @@ import { swimMuonThroughKlm, type KlmLayerCrossing } from "./klmExtrapolation.js
 import { KLM_FEATURES, klmFeatures, type MatchedKlmHit } from "./klmFeatures.js";
 import { finishMuid, lastLayerOf, newMuidSwimState, ENDCAP_PATTERN_OFFSET, type MuidResult } from "./muidPatterns.js";
 import type { KlmLikelihood, KlmLikelihoodValues } from "./muidLikelihood.js";
-import { DETECTOR_Z_OFFSET } from "../constants.js";
+import { DETECTOR_Z_OFFSET, MAX_TRACK_MOMENTUM } from "../constants.js";
 import { hypot2 } from "../math/hypot.js";
 
 export interface KlmReconstructionOptions {
@@ -74,8 +74,11 @@ export interface KlmTrackReconstruction {
 }
 
 function validateTrack(track: TrackAtIp, index: number): void {
+  if (track === null || typeof track !== "object") throw new InputError(`track ${index}: expected a track object, got ${track === null ? "null" : typeof track}`);
   const values = [track.x, track.y, track.z, track.px, track.py, track.pz];
   if (!values.every(Number.isFinite)) throw new InputError(`track ${index}: position and momentum at the IP must be finite`);
+  const p = Math.sqrt(track.px * track.px + track.py * track.py + track.pz * track.pz);
+  if (!(p <= MAX_TRACK_MOMENTUM)) throw new InputError(`track ${index}: |p| must be at most ${MAX_TRACK_MOMENTUM} GeV/c (got ${p})`);
   if (track.charge !== 1 && track.charge !== -1) throw new InputError(`track ${index}: charge must be ±1 (got ${String(track.charge)})`);
   if (!Array.isArray(track.covariance) && !ArrayBuffer.isView(track.covariance)) throw new InputError(`track ${index}: covariance must be 21 numbers`);
 }
@@ -124,7 +127,12 @@ export class KlmReconstructor {
 
   /** Reconstructs every track of one event against the event's hits. */
   reconstructEvent(tracks: readonly TrackAtIp[], hits: readonly KlmHit[]): KlmTrackReconstruction[] {
+    if (!Array.isArray(tracks)) throw new InputError("event tracks must be an array of tracks at the IP");
     if (!Array.isArray(hits)) throw new InputError("event hits must be an array of KLM hits");
+    for (let i = 0; i < hits.length; i++) {
+      const hit = hits[i];
+      if (hit === null || typeof hit !== "object") throw new InputError(`KLM hit ${i}: expected a hit object, got ${hit === null ? "null" : typeof hit}`);
+    }
     const table = new EventHitTable(hits);
     this.associator.setEventHits(table);
     return tracks.map((track, i) => {

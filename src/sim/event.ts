@@ -21,6 +21,8 @@ import { InputError } from "../errors.js";
 import {
   KLM_LAYER_EFFICIENCY_DEFAULT,
   ECL_THRESHOLD_DEFAULT,
+  MAX_PARTICLE_MASS,
+  MAX_TRACK_MOMENTUM,
 } from "../constants.js";
 import { atan2 } from "../math/ieee754.js";
 
@@ -154,9 +156,12 @@ export interface SimulatedEvent {
 }
 
 function validateParticle(state: ParticleState, index: number): void {
+  if (state === null || typeof state !== "object") throw new InputError(`event particle ${index}: expected a particle object, got ${state === null ? "null" : typeof state}`);
   const values = [state.mass, state.x, state.y, state.z, state.px, state.py, state.pz];
   if (!values.every(Number.isFinite)) throw new InputError(`event particle ${index}: position, momentum and mass must be finite`);
-  if (!(state.mass > 0)) throw new InputError(`event particle ${index}: mass must be > 0 (got ${state.mass})`);
+  if (!(state.mass > 0 && state.mass <= MAX_PARTICLE_MASS)) throw new InputError(`event particle ${index}: mass must be in (0, ${MAX_PARTICLE_MASS}] GeV/c² (got ${state.mass})`);
+  const p = Math.sqrt(state.px * state.px + state.py * state.py + state.pz * state.pz);
+  if (!(p <= MAX_TRACK_MOMENTUM)) throw new InputError(`event particle ${index}: |p| must be at most ${MAX_TRACK_MOMENTUM} GeV/c (got ${p})`);
   if (state.charge !== 1 && state.charge !== -1) throw new InputError(`event particle ${index}: charge must be ±1 (got ${state.charge})`);
   if (state.px === 0 && state.py === 0 && state.pz === 0) throw new InputError(`event particle ${index}: momentum is zero`);
 }

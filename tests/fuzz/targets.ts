@@ -867,12 +867,9 @@ const chainTarget: FuzzTarget<ChainCase> = {
         if (particles.length === 0) break;
         const i = e.track % particles.length;
         const field = (["x", "y", "z", "px", "py", "pz", "charge", "mass", "pdg", "self"] as const)[e.field % 10]!;
-        let value = HOSTILE_NUMBERS[e.value];
-        // known finding F3 (reported to the lead, docs/security.md): simulateEvent does not return for some
-        // extreme but finite particles (a 1.5 GeV/c² pion with px = 8737 GeV/c; a pion of mass 8736 GeV/c²
-        // with pz = 1000 GeV/c). validateParticle bounds neither, so finite masses and momenta are
-        // clamped to 2 GeV here (non-finite and non-numbers still reach it) rather than hang the run.
-        if (typeof value === "number" && Number.isFinite(value) && Math.abs(value) > 2 && (field.startsWith("p") || field === "mass")) value = Math.sign(value) * 2;
+        // F3 (fixed): extreme but finite particles (a 1.5 GeV/c² pion with px = 8737 GeV/c, a pion of mass
+        // 8736 GeV/c² with pz = 1000 GeV/c) used to step for minutes; validateParticle now bounds |p| and mass
+        const value = HOSTILE_NUMBERS[e.value];
         particles[i] = editRecord(particles[i] as Record<string, unknown>, field, value);
       }
       let out;
