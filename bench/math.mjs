@@ -60,11 +60,15 @@ const ranges = {
 };
 const names = Object.keys(ranges);
 
-/** One timing loop per (function, variant): calls f on the N argument sets `reps` times, returns a checksum. */
-function makeLoop(arity) {
+/**
+ * One timing loop per (function, variant): calls f on the N argument sets `reps` times, returns a
+ * checksum. The label goes into the source: V8 shares compiled code (and call-site feedback) between
+ * Functions of identical source, which would make every call site megamorphic.
+ */
+function makeLoop(arity, label) {
   const args = ["a", "b", "c"].slice(0, arity);
   const call = `f(${args.map((a) => `${a}[i]`).join(", ")})`;
-  return new Function("f", ...args, "reps", `let s = 0; for (let r = 0; r < reps; r++) for (let i = 0; i < ${N}; i++) s += ${call}; return s;`);
+  return new Function("f", ...args, "reps", `/* ${label} */ let s = 0; for (let r = 0; r < reps; r++) for (let i = 0; i < ${N}; i++) s += ${call}; return s;`);
 }
 
 const cases = names.map((name) => {
@@ -74,12 +78,12 @@ const cases = names.map((name) => {
   const engine = name === "hypot2" || name === "hypot3" ? Math.hypot : Math[name];
   const variants = [
     { variant: "Math", f: engine },
-    { variant: "port", f: name.startsWith("hypot") ? ports[name] : ports[name] },
+    { variant: "port", f: ports[name] },
   ];
   if (baseline && !name.startsWith("hypot")) variants.push({ variant: `port@${baseline.commit}`, f: baseline.m[name] });
   return {
     name, arity, columns,
-    variants: variants.map((v) => ({ ...v, loop: makeLoop(arity), ns: [], checksum: null })),
+    variants: variants.map((v) => ({ ...v, loop: makeLoop(arity, `${name} ${v.variant}`), ns: [], checksum: null })),
   };
 });
 

@@ -198,6 +198,31 @@ describe.skipIf(!fdlibmNode)("the ports equal Node 20–22's Math bit for bit", 
     }
   });
 
+  it("sin, cos, tan next to multiples of π/2 (the reductions that cancel leading bits) and at the 2^19·π/2 limit", () => {
+    const bits = new Float64Array(1), bits64 = new BigInt64Array(bits.buffer);
+    const neighbour = (x: number, ulps: number): number => {
+      bits[0] = x;
+      bits64[0] = bits64[0]! + BigInt(ulps);
+      return bits[0]!;
+    };
+    const bad: string[] = [];
+    let checked = 0;
+    for (let k = 1; k <= 400; k++) {
+      for (const centre of [(k * Math.PI) / 2, k * (Math.PI / 2), 823549.6 - k * 0.37]) {
+        for (let d = -4; d <= 4; d++) {
+          for (const x of [neighbour(centre, d), -neighbour(centre, d)]) {
+            for (const name of ["sin", "cos", "tan"] as const) {
+              checked++;
+              if (!Object.is(NODE_MATH[name](x), Math[name](x)) && bad.length < 10) bad.push(`${name}(${x})`);
+            }
+          }
+        }
+      }
+    }
+    console.log(`[mathDeterminism] sin/cos/tan next to k·π/2: ${checked} calls`);
+    expect(bad).toEqual([]);
+  });
+
   it("hypot2 and hypot3: 80 000 argument pairs and triples (160 000 calls) from 1e-320 to 1e308, zeros of both signs, ties, infinities and NaN", () => {
     const rng = new Random(77);
     const u = () => rng.uniform();

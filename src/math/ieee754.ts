@@ -114,79 +114,87 @@ const reduced = new Float64Array(2);
 function remPio2(x: number): number {
   const hx = highWord(x);
   const ix = hx & 0x7fffffff;
-  const y = reduced;
-  if (ix <= 0x3fe921fb) {
-    y[0] = x;
-    y[1] = 0;
-    return 0;
-  }
+  // callers (sin, cos, tan) handle |x| ≤ π/4 themselves
   if (ix < 0x4002d97c) {
+    if (ix === 0x3ff921fb) return remPio2NearPio2(x, hx);
     if (hx > 0) {
-      let z = x - pio2_1;
-      if (ix !== 0x3ff921fb) {
-        y[0] = z - pio2_1t;
-        y[1] = (z - y[0]) - pio2_1t;
-      } else {
-        z -= pio2_2;
-        y[0] = z - pio2_2t;
-        y[1] = (z - y[0]) - pio2_2t;
-      }
+      const z = x - pio2_1;
+      const y0 = z - pio2_1t;
+      reduced[0] = y0;
+      reduced[1] = (z - y0) - pio2_1t;
       return 1;
     }
-    let z = x + pio2_1;
-    if (ix !== 0x3ff921fb) {
-      y[0] = z + pio2_1t;
-      y[1] = (z - y[0]) + pio2_1t;
-    } else {
-      z += pio2_2;
-      y[0] = z + pio2_2t;
-      y[1] = (z - y[0]) + pio2_2t;
-    }
+    const z = x + pio2_1;
+    const y0 = z + pio2_1t;
+    reduced[0] = y0;
+    reduced[1] = (z - y0) + pio2_1t;
     return -1;
   }
   return remPio2Medium(x, hx, ix);
 }
 
+/** |x| within 2^−20 of π/2: 33 more bits of π/2 (out of line). */
+function remPio2NearPio2(x: number, hx: number): number {
+  const y = reduced;
+  if (hx > 0) {
+    let z = x - pio2_1;
+    z -= pio2_2;
+    y[0] = z - pio2_2t;
+    y[1] = (z - y[0]) - pio2_2t;
+    return 1;
+  }
+  let z = x + pio2_1;
+  z += pio2_2;
+  y[0] = z + pio2_2t;
+  y[1] = (z - y[0]) + pio2_2t;
+  return -1;
+}
+
 /** remPio2 for 3π/4 ≤ |x| (out of line: the common small arguments stay small enough to inline). */
 function remPio2Medium(x: number, hx: number, ix: number): number {
-  const y = reduced;
-  if (ix <= 0x413921fb) {
-    let t = Math.abs(x);
-    const n = (t * invpio2 + 0.5) | 0;
-    const fn = n;
-    let r = t - fn * pio2_1;
-    let w = fn * pio2_1t;
-    if (n < 32 && ix !== npio2_hw[n - 1]) {
-      y[0] = r - w;
-    } else {
-      const j = ix >> 20;
-      y[0] = r - w;
-      let i = j - ((highWord(y[0]!) >> 20) & 0x7ff);
-      if (i > 16) {
-        t = r;
-        w = fn * pio2_2;
-        r = t - w;
-        w = fn * pio2_2t - ((t - r) - w);
-        y[0] = r - w;
-        i = j - ((highWord(y[0]!) >> 20) & 0x7ff);
-        if (i > 49) {
-          t = r;
-          w = fn * pio2_3;
-          r = t - w;
-          w = fn * pio2_3t - ((t - r) - w);
-          y[0] = r - w;
-        }
-      }
-    }
-    y[1] = (r - y[0]!) - w;
-    if (hx < 0) {
-      y[0] = -y[0]!;
-      y[1] = -y[1]!;
-      return -n;
-    }
-    return n;
+  if (ix > 0x413921fb) return NaN;
+  const t = Math.abs(x);
+  const n = (t * invpio2 + 0.5) | 0;
+  const fn = n;
+  const r = t - fn * pio2_1;
+  const w = fn * pio2_1t;
+  if (n < 32 && ix !== npio2_hw[n - 1]) {
+    const y0 = r - w;
+    reduced[0] = y0;
+    reduced[1] = (r - y0) - w;
+  } else {
+    remPio2Cancelling(ix, fn, r, w);
   }
-  return NaN;
+  if (hx < 0) {
+    reduced[0] = -reduced[0]!;
+    reduced[1] = -reduced[1]!;
+    return -n;
+  }
+  return n;
+}
+
+/** x − n·π/2 when it cancels many leading bits: fdlibm's second and third reduction with more bits of π/2 (out of line). */
+function remPio2Cancelling(ix: number, fn: number, r: number, w: number): void {
+  const y = reduced;
+  const j = ix >> 20;
+  y[0] = r - w;
+  let i = j - ((highWord(y[0]!) >> 20) & 0x7ff);
+  if (i > 16) {
+    let t = r;
+    w = fn * pio2_2;
+    r = t - w;
+    w = fn * pio2_2t - ((t - r) - w);
+    y[0] = r - w;
+    i = j - ((highWord(y[0]!) >> 20) & 0x7ff);
+    if (i > 49) {
+      t = r;
+      w = fn * pio2_3;
+      r = t - w;
+      w = fn * pio2_3t - ((t - r) - w);
+      y[0] = r - w;
+    }
+  }
+  y[1] = (r - y[0]!) - w;
 }
 
 function kernelCos(x: number, y: number): number {
@@ -282,24 +290,36 @@ function kernelTan(x: number, y: number, iy: number): number {
 
 export function sin(x: number): number {
   const ix = highWord(x) & 0x7fffffff;
-  if (ix <= 0x3fe921fb) return kernelSin(x, 0, 0);
   if (ix >= 0x7ff00000) return x - x;
-  const n = remPio2(x);
-  if (Number.isNaN(n)) return engine.sin(x);
+  // |x| ≤ π/4: kernelSin(x, 0, 0); else the reduced argument a + b and its quadrant n
+  let a = x, b = 0, n = 0, iy = 0;
+  if (ix > 0x3fe921fb) {
+    n = remPio2(x);
+    if (n !== n) return engine.sin(x);
+    a = reduced[0]!;
+    b = reduced[1]!;
+    iy = 1;
+  }
   // n mod 4 = 0: sin, 1: cos, 2: −sin, 3: −cos of the reduced argument (one call site per kernel keeps sin small)
-  const r = (n & 1) === 0 ? kernelSin(reduced[0]!, reduced[1]!, 1) : kernelCos(reduced[0]!, reduced[1]!);
-  return (n & 2) === 0 ? r : -r;
+  const r = (n & 1) === 0 ? kernelSin(a, b, iy) : kernelCos(a, b);
+  // × ±1 is exact (−0 included): no branch to mispredict on random quadrants
+  return r * (1 - (n & 2));
 }
 
 export function cos(x: number): number {
   const ix = highWord(x) & 0x7fffffff;
-  if (ix <= 0x3fe921fb) return kernelCos(x, 0);
   if (ix >= 0x7ff00000) return x - x;
-  const n = remPio2(x);
-  if (Number.isNaN(n)) return engine.cos(x);
+  // |x| ≤ π/4: kernelCos(x, 0); else the reduced argument a + b and its quadrant n
+  let a = x, b = 0, n = 0;
+  if (ix > 0x3fe921fb) {
+    n = remPio2(x);
+    if (n !== n) return engine.cos(x);
+    a = reduced[0]!;
+    b = reduced[1]!;
+  }
   // n mod 4 = 0: cos, 1: −sin, 2: −cos, 3: sin of the reduced argument
-  const r = (n & 1) === 0 ? kernelCos(reduced[0]!, reduced[1]!) : kernelSin(reduced[0]!, reduced[1]!, 1);
-  return ((n + 1) & 2) === 0 ? r : -r;
+  const r = (n & 1) === 0 ? kernelCos(a, b) : kernelSin(a, b, 1);
+  return r * (1 - ((n + 1) & 2));
 }
 
 export function tan(x: number): number {
