@@ -92,7 +92,9 @@ import {
   sectorSin,
 } from "./klm.js";
 import { energyLossVariance, highlandAngle, rangeTable, sampleEnergyLoss, type RangeTable, type StepKinematics } from "./materials.js";
-import { asin, atan2, cos, log, sin, tan } from "../math/ieee754.js";
+import { asin, atan2, cos, log, sin, sinCos, tan } from "../math/ieee754.js";
+/** sin and cos of the helix turning angle (sinCos: one argument reduction, no boxed results). */
+const SIN_COS = new Float64Array(2);
 
 // ───────────── materials by id ─────────────
 
@@ -617,8 +619,9 @@ export class Propagator {
       return;
     }
     const phi = this.hKappa * sLen;
-    const sn = sin(phi);
-    const cs = cos(phi);
+    sinCos(phi, SIN_COS);
+    const sn = SIN_COS[0]!;
+    const cs = SIN_COS[1]!;
     let f1: number, f2: number;
     if (Math.abs(phi) < 1e-4) {
       const p2 = phi * phi;

@@ -322,6 +322,34 @@ export function cos(x: number): number {
   return r * (1 - ((n + 1) & 2));
 }
 
+/**
+ * sin(x) into out[0] and cos(x) into out[1], bit for bit those of sin and cos, with one argument
+ * reduction and no number returned (a call that is not inlined boxes its returned double: an allocation).
+ */
+export function sinCos(x: number, out: Float64Array): void {
+  const ix = highWord(x) & 0x7fffffff;
+  if (ix >= 0x7ff00000) {
+    out[0] = x - x;
+    out[1] = x - x;
+    return;
+  }
+  if (ix <= 0x3fe921fb) {
+    out[0] = kernelSin(x, 0, 0);
+    out[1] = kernelCos(x, 0);
+    return;
+  }
+  const n = remPio2(x);
+  if (n !== n) {
+    out[0] = engine.sin(x);
+    out[1] = engine.cos(x);
+    return;
+  }
+  const s = kernelSin(reduced[0]!, reduced[1]!, 1), c = kernelCos(reduced[0]!, reduced[1]!);
+  // sin: n mod 4 = 0: s, 1: c, 2: −s, 3: −c; cos: 0: c, 1: −s, 2: −c, 3: s
+  out[0] = ((n & 1) === 0 ? s : c) * (1 - (n & 2));
+  out[1] = ((n & 1) === 0 ? c : s) * (1 - ((n + 1) & 2));
+}
+
 export function tan(x: number): number {
   const ix = highWord(x) & 0x7fffffff;
   if (ix <= 0x3fe921fb) return kernelTan(x, 0, 1);

@@ -53,7 +53,10 @@ import {
   sectorCos,
   sectorSin,
 } from "../geometry/klm.js";
-import { cos, sin } from "../math/ieee754.js";
+import { sinCos } from "../math/ieee754.js";
+
+/** sin and cos of a background hit's angle (sinCos: one argument reduction, no boxed results). */
+const SIN_COS = new Float64Array(2);
 
 /** Cumulative distributions of the RPC strip multiplicity per division (normalised weights). */
 function cumulative(weights: readonly (readonly number[])[]): Float64Array[] {
@@ -385,8 +388,9 @@ export function klmBackgroundHits(rng: Random, conditions: DetectorConditions, h
     const cell = BACKGROUND_CELLS[lo]!;
     const r = Math.sqrt(rIn2 + (rOut2 - rIn2) * rest);
     const a = (cell.sector - 1) * (Math.PI / 2) + (Math.PI / 2) * rng.uniform();
-    const us = Math.floor(endcapStripCoordinate(r * cos(a))) + 1;
-    const vs = Math.floor(endcapStripCoordinate(r * sin(a))) + 1;
+    sinCos(a, SIN_COS);
+    const us = Math.floor(endcapStripCoordinate(r * SIN_COS[1]!)) + 1;
+    const vs = Math.floor(endcapStripCoordinate(r * SIN_COS[0]!)) + 1;
     if (us < 1 || us > nU || vs < 1 || vs > nV) continue;
     const sx = cell.sector === 1 || cell.sector === 4 ? 1 : -1;
     const sy = cell.sector <= 2 ? 1 : -1;
