@@ -228,33 +228,29 @@ function kernelSin(x: number, y: number, iy: number): number {
   return x - ((z * (0.5 * y - v * r) - y) - v * S1);
 }
 
-const T = [
-  3.33333333333334091986e-1, 1.33333333333201242699e-1, 5.39682539762260521377e-2, 2.18694882948595424599e-2, 8.86323982359930005737e-3,
-  3.59207910759131235356e-3, 1.45620945432529025516e-3, 5.88041240820264096874e-4, 2.46463134818469906812e-4, 7.81794442939557092300e-5,
-  7.14072491382608190305e-5, -1.85586374855275456654e-5, 2.59073051863633712884e-5,
-] as const;
 const pio4 = 7.85398163397448278999e-1;
 const pio4lo = 3.06161699786838301793e-17;
+
+/** kernelTan for |x| < 2^−28 (out of line). */
+function kernelTanTiny(x: number, y: number, iy: number, ix: number): number {
+  const low = lowWord(x);
+  if (((ix | low) | (iy + 1)) === 0) return 1 / Math.abs(x);
+  if (iy === 1) return x;
+  const w = x + y;
+  const z = withLowWord(w, 0);
+  const v = y - (z - x);
+  const a = -1 / w;
+  const t = withLowWord(a, 0);
+  const s = 1 + t * z;
+  return t + a * (s + t * v);
+}
 
 function kernelTan(x: number, y: number, iy: number): number {
   const hx = highWord(x);
   const ix = hx & 0x7fffffff;
   let z: number, r: number, v: number, w: number, s: number;
-  if (ix < 0x3e300000) {
-    if ((x | 0) === 0) {
-      const low = lowWord(x);
-      if (((ix | low) | (iy + 1)) === 0) return 1 / Math.abs(x);
-      if (iy === 1) return x;
-      z = w = x + y;
-      z = withLowWord(z, 0);
-      v = y - (z - x);
-      const a = -1 / w;
-      let t = a;
-      t = withLowWord(t, 0);
-      s = 1 + t * z;
-      return t + a * (s + t * v);
-    }
-  }
+  // (x | 0) === 0 always holds there (|x| < 2^−28)
+  if (ix < 0x3e300000 && (x | 0) === 0) return kernelTanTiny(x, y, iy, ix);
   if (ix >= 0x3fe59428) {
     if (hx < 0) {
       x = -x;
@@ -267,11 +263,12 @@ function kernelTan(x: number, y: number, iy: number): number {
   }
   z = x * x;
   w = z * z;
-  r = T[1] + w * (T[3] + w * (T[5] + w * (T[7] + w * (T[9] + w * T[11]))));
-  v = z * (T[2] + w * (T[4] + w * (T[6] + w * (T[8] + w * (T[10] + w * T[12])))));
+  // T[0…12] as literals (keyed loads cost bytecode; kernelTan must stay under V8's inlining limit)
+  r = 1.33333333333201242699e-1 + w * (2.18694882948595424599e-2 + w * (3.59207910759131235356e-3 + w * (5.88041240820264096874e-4 + w * (7.81794442939557092300e-5 + w * -1.85586374855275456654e-5))));
+  v = z * (5.39682539762260521377e-2 + w * (8.86323982359930005737e-3 + w * (1.45620945432529025516e-3 + w * (2.46463134818469906812e-4 + w * (7.14072491382608190305e-5 + w * 2.59073051863633712884e-5)))));
   s = z * x;
   r = y + z * (s * (r + v) + y);
-  r += T[0] * s;
+  r += 3.33333333333334091986e-1 * s;
   w = x + r;
   if (ix >= 0x3fe59428) {
     v = iy;
