@@ -25,6 +25,12 @@ export const PION_MASS = 0.13957039;
  */
 export const MAX_TRACK_MOMENTUM = 20;
 export const MAX_PARTICLE_MASS = 1;
+/**
+ * Largest |p| at the IP (GeV/c) the KLM reconstruction accepts: far above any physical track, but
+ * simulated tracks along the beam axis reach ~10⁴ GeV/c (pz = pT / tan θ with the smeared θ clamped at
+ * 1e-4 rad in src/sim/tracking.ts); the bound keeps the float32 features finite (fuzz finding F2).
+ */
+export const MAX_RECONSTRUCTED_MOMENTUM = 1e6;
 /** π± cτ, cm (physics.md §8 #66: 7.8045 m) [R] */
 export const PION_CTAU = 780.45;
 /** μ cτ, cm (PDG 658.6384 m) [R] */

@@ -22,7 +22,7 @@ import { swimMuonThroughKlm, type KlmLayerCrossing } from "./klmExtrapolation.js
 import { KLM_FEATURES, klmFeatures, type MatchedKlmHit } from "./klmFeatures.js";
 import { finishMuid, lastLayerOf, newMuidSwimState, ENDCAP_PATTERN_OFFSET, type MuidResult } from "./muidPatterns.js";
 import type { KlmLikelihood, KlmLikelihoodValues } from "./muidLikelihood.js";
-import { DETECTOR_Z_OFFSET, MAX_TRACK_MOMENTUM } from "../constants.js";
+import { DETECTOR_Z_OFFSET, MAX_RECONSTRUCTED_MOMENTUM } from "../constants.js";
 import { hypot2 } from "../math/hypot.js";
 
 export interface KlmReconstructionOptions {
@@ -78,7 +78,7 @@ function validateTrack(track: TrackAtIp, index: number): void {
   const values = [track.x, track.y, track.z, track.px, track.py, track.pz];
   if (!values.every(Number.isFinite)) throw new InputError(`track ${index}: position and momentum at the IP must be finite`);
   const p = Math.sqrt(track.px * track.px + track.py * track.py + track.pz * track.pz);
-  if (!(p <= MAX_TRACK_MOMENTUM)) throw new InputError(`track ${index}: |p| must be at most ${MAX_TRACK_MOMENTUM} GeV/c (got ${p})`);
+  if (!(p <= MAX_RECONSTRUCTED_MOMENTUM)) throw new InputError(`track ${index}: |p| must be at most ${MAX_RECONSTRUCTED_MOMENTUM} GeV/c (got ${p})`);
   if (track.charge !== 1 && track.charge !== -1) throw new InputError(`track ${index}: charge must be ±1 (got ${String(track.charge)})`);
   if (!Array.isArray(track.covariance) && !ArrayBuffer.isView(track.covariance)) throw new InputError(`track ${index}: covariance must be 21 numbers`);
 }
