@@ -250,6 +250,7 @@ describe("fuzz findings F1–F5 (docs/security.md), fixed at the API boundary", 
     expect(() => reco.reconstructEvent([track], [null as never])).toThrow(/KLM hit 0/);
     expect(() => reco.reconstructEvent([null as never], [])).toThrow(/track 0/);
     expect(() => reco.reconstructEvent(null as never, [])).toThrow(InputError);
+    await expect(KlmReconstructor.create(null as never)).rejects.toThrow(InputError);
     expect(() => reco.reconstructEvent([{ ...track, py: 1e300 }], [])).toThrow(/at most 1000000 GeV/);
     // simulated tracks along the beam axis reach ~10⁴ GeV/c (smeared θ near 0): still reconstructed
     expect(reco.reconstructEvent([{ ...track, px: 0.3, py: 0, pz: 5e4 }], []).length).toBe(1);

@@ -114,6 +114,7 @@ export class KlmReconstructor {
   }
 
   static async create(options: KlmReconstructionOptions = {}): Promise<KlmReconstructor> {
+    if (options === null || typeof options !== "object") throw new InputError(`reconstruction options must be an object, got ${options === null ? "null" : typeof options}`);
     const eff = options.layerEfficiency;
     if (eff !== undefined && !(eff >= 0 && eff <= 1)) throw new InputError(`layer efficiency ${eff} must be in [0, 1]`);
     if (options.fieldScale !== undefined && !Number.isFinite(options.fieldScale)) throw new InputError(`field scale ${options.fieldScale} is not finite`);
