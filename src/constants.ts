@@ -438,6 +438,20 @@ export const KLM_GUN_P_MAX = 5.0;
 /** KLM acceptance θ 18°–155°, uniform in cos θ (basf2 klm/validation/KLMMuonGenerate.py, klm.md §4.4). */
 export const KLM_GUN_THETA_MIN_DEG = 18;
 export const KLM_GUN_THETA_MAX_DEG = 155;
+/**
+ * Guns of the combined muon-probability calibration sample (src/train/combinedMuonId.ts), GeV/c: p flat
+ * in 0.2–5 on even events and 0.2–2 on odd ones, so that the ECL-only region below 0.6 GeV/c and the
+ * KLM turn-on are well populated [A].
+ */
+export const COMBINED_GUN_P_MIN = 0.2;
+export const COMBINED_GUN_P_MAX = 5;
+export const COMBINED_LOW_GUN_P_MAX = 2;
+/**
+ * ECL CNN pT acceptance at the ECL, GeV/c (basf2 CNN_PID_ECL pt_range = (0.2, 1.0), inclusive;
+ * ecl.md §1.6). A module parameter of the basf2 algorithm.
+ */
+export const ECL_CNN_PT_MIN = 0.2;
+export const ECL_CNN_PT_MAX = 1.0;
 /** Tracks per KLM-study event, 4–16 (DNN training sample, physics.md §3.3 [P]). */
 export const KLM_GUN_TRACKS_MIN = 4;
 export const KLM_GUN_TRACKS_MAX = 16;

@@ -7,19 +7,15 @@
  * to 0, then clipped to at most 1 GeV. Acceptance (ecl.md §1.6 item 3): 13 < thetaId < 58 and
  * 0.2 ≤ pt ≤ 1.0 GeV/c (basf2 thetaId_range = (13, 58), pt_range = (0.2, 1.0)).
  */
-import { ECL_CLIP_ENERGY, ECL_THRESHOLD_DEFAULT } from "../constants.js";
+import { ECL_CLIP_ENERGY, ECL_CNN_PT_MAX, ECL_CNN_PT_MIN, ECL_THRESHOLD_DEFAULT } from "../constants.js";
 import { InputError } from "../errors.js";
 import { ECL_N_CRYSTALS, phiIdOf, thetaIdOf } from "../geometry/ecl.js";
 import { ECL_CNN_THETA_ID_MAX, ECL_CNN_THETA_ID_MIN, ECL_WINDOW_PIXELS, eclWindowEnergies } from "../geometry/eclWindow.js";
 import type { EclDigit, TrackAtIp } from "../sim/types.js";
 import { extrapolateToEcl, type EclEntry } from "./eclExtrapolation.js";
 
-/**
- * CNN pT acceptance at the ECL, GeV/c (basf2 CNN_PID_ECL pt_range = (0.2, 1.0), inclusive;
- * ecl.md §1.6). A module parameter of the basf2 algorithm, kept beside the thetaId range of eclWindow.ts.
- */
-export const ECL_CNN_PT_MIN = 0.2;
-export const ECL_CNN_PT_MAX = 1.0;
+/** The CNN pT acceptance (constants.ts), re-exported where the acceptance is applied. */
+export { ECL_CNN_PT_MAX, ECL_CNN_PT_MIN };
 
 /** Why a track has no CNN value. */
 export type EclNoValueReason =

@@ -19,7 +19,9 @@
  * regression P = σ(w_KLM·λ_KLM + w_ECL·λ_ECL) without intercept, equal class weights, by Newton's
  * method on the training tracks with both values; w = 1 (naive Bayes) where a bin has too few.
  */
-import { KLM_GUN_THETA_MAX_DEG, KLM_GUN_THETA_MIN_DEG, KLM_GUN_TRACKS_MAX, KLM_GUN_TRACKS_MIN } from "../constants.js";
+import {
+  COMBINED_GUN_P_MAX, COMBINED_GUN_P_MIN, COMBINED_LOW_GUN_P_MAX, KLM_GUN_THETA_MAX_DEG, KLM_GUN_THETA_MIN_DEG, KLM_GUN_TRACKS_MAX, KLM_GUN_TRACKS_MIN,
+} from "../constants.js";
 import { InputError, OptionError } from "../errors.js";
 import { loadModel } from "../models/load.js";
 import { readModelFile } from "../models/modelFile.js";
@@ -27,7 +29,7 @@ import { EclCnnFast } from "../models/eclCnnFast.js";
 import type { Model } from "../models/runtime.js";
 import { defaultDetectorConditions, eventRandom, simulateEvent } from "../sim/event.js";
 import { generateGunEvent, PARTICLE_NAMES, type ParticleGun } from "../sim/generators.js";
-import type { DetectorConditions, SimTrackRow } from "../sim/types.js";
+import { PDG, type DetectorConditions, type SimTrackRow } from "../sim/types.js";
 import { hasKlmDnnValue, KlmReconstructor, type KlmReconstructionOptions, type KlmTrackReconstruction } from "../reco/klmChain.js";
 import { batchEclCnnInputs, eclCnnInput, type EclCnnInput } from "../reco/eclImage.js";
 import { KLM_FEATURES } from "../reco/klmFeatures.js";
@@ -40,10 +42,8 @@ import { Presets, SingleBar } from "cli-progress";
 
 /** Momentum bins of the calibration, p at the IP in GeV/c (ISSUE 7 item 5's 0.2–0.6, 0.6–1, 1–2, 2–5 refined). */
 export const COMBINED_MOMENTUM_EDGES: readonly number[] = [0.2, 0.4, 0.6, 0.8, 1.0, 1.5, 2, 3, 5];
-/** Momentum ranges of the two guns, GeV/c (see the file comment). */
-export const COMBINED_GUN_P_MIN = 0.2;
-export const COMBINED_GUN_P_MAX = 5;
-export const COMBINED_LOW_GUN_P_MAX = 2;
+/** Momentum ranges of the two guns (constants.ts), re-exported for the sample's users. */
+export { COMBINED_GUN_P_MIN, COMBINED_GUN_P_MAX, COMBINED_LOW_GUN_P_MAX };
 /** Calibration settings (fitCalibrationBin). */
 export const LLR_LIMIT = 8;
 export const CALIBRATION_GROUPS = 60;
@@ -101,8 +101,8 @@ export interface CombinedSampleOptions {
   progressEvery?: number;
 }
 
-const MUON_PDG = 13;
-const PION_PDG = 211;
+const MUON_PDG = PDG.muMinus;
+const PION_PDG = PDG.piPlus;
 
 /** Tracks per model call while scoring. */
 const SCORE_CHUNK = 4096;
