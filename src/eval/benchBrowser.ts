@@ -16,7 +16,6 @@
  * dynamically): without either the result says why and nothing fails.
  */
 import { existsSync, readFileSync } from "node:fs";
-import { createServer, type Server } from "node:http";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { exportOnnx } from "../models/onnx.js";
@@ -25,9 +24,8 @@ import { readInputFile } from "../cli/files.js";
 import type { ChainLatency, Percentiles } from "./latency.js";
 import type { BenchWeightPaths } from "./benchEngines.js";
 
-/** Debian's Chromium (never a downloaded browser; toolchain.md). */
-export const CHROMIUM_PATH = "/usr/bin/chromium";
-const CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"];
+import { CHROMIUM_PATH, launchChromium, servePages, type PageServer } from "./chromium.js";
+export { CHROMIUM_PATH };
 
 export interface BrowserBenchOptions {
   bundle: string;
@@ -68,22 +66,15 @@ interface Route {
 }
 
 /** Serves fixed routes (URL path → file or bytes) on 127.0.0.1 and an ephemeral port. */
-async function serve(routes: Record<string, Route>): Promise<{ url: string; close: () => Promise<void> }> {
-  const server: Server = createServer((req, res) => {
-    const route = routes[new URL(req.url ?? "/", "http://127.0.0.1").pathname];
-    if (route === undefined) {
-      res.writeHead(404).end();
-      return;
-    }
+function serve(routes: Record<string, Route>): Promise<PageServer> {
+  return servePages((path) => {
+    const route = routes[path];
+    if (route === undefined) return undefined;
     // Cross-origin isolation: without it Chromium coarsens performance.now() to 100 µs, which
     // would quantise per-event times of a fraction of a millisecond (with it: 5 µs).
-    res.writeHead(200, { "content-type": route.type, "cross-origin-opener-policy": "same-origin", "cross-origin-embedder-policy": "require-corp" });
-    res.end(route.file !== undefined ? readFileSync(route.file) : route.body);
+    const headers = { "content-type": route.type, "cross-origin-opener-policy": "same-origin", "cross-origin-embedder-policy": "require-corp" };
+    return { body: route.file !== undefined ? readFileSync(route.file) : route.body ?? "", headers };
   });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const address = server.address();
-  if (address === null || typeof address === "string") throw new Error("the bench page server has no port");
-  return { url: `http://127.0.0.1:${address.port}`, close: () => new Promise((resolve) => server.close(() => resolve())) };
 }
 
 /** onnxruntime-web's browser files (the wasm-only ESM build and its SIMD module), or null when not installed. */
@@ -179,9 +170,8 @@ const PAGE_SCRIPT = `async (job) => {
 export async function runBrowserBench(options: BrowserBenchOptions): Promise<BrowserBench> {
   if (!existsSync(CHROMIUM_PATH)) return { available: false, unavailable: `${CHROMIUM_PATH} not found (apt-get install chromium)` };
   if (!existsSync(options.bundle)) return { available: false, unavailable: `${options.bundle} not found (run npm run build)` };
-  let playwright: typeof import("playwright-core");
   try {
-    playwright = await import("playwright-core");
+    await import("playwright-core");
   } catch {
     return { available: false, unavailable: "playwright-core not installed" };
   }
@@ -203,7 +193,7 @@ export async function runBrowserBench(options: BrowserBenchOptions): Promise<Bro
     routes["/ecl-cnn-minus.onnx"] = { body: onnx(options.weights.eclCnnMinus), type: octets };
   }
   const server = await serve(routes);
-  const browser = await playwright.chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS });
+  const browser = await launchChromium();
   try {
     const page = await browser.newPage();
     page.setDefaultTimeout(options.timeoutMs ?? 300_000);
