@@ -32,7 +32,7 @@ import { COMBINED_METHODS, combinedReportHtml, evaluateCombined, type CombinedEv
 import { KLM_METHODS, type KlmEvaluation } from "../eval/klm.js";
 import type { EclEvaluation } from "../eval/ecl.js";
 import { escapeHtml, svgOf } from "../eval/plots.js";
-import { buildCombinedSample, DEFAULT_COMBINED_OUTPUT, eventProgress, loadCombinedModels, type CombinedSample } from "../train/combinedMuonId.js";
+import { buildCombinedSample, buildCombinedSampleWithProgress, DEFAULT_COMBINED_OUTPUT, loadCombinedModels, type CombinedSample } from "../train/combinedMuonId.js";
 import { DEFAULT_ECL_CNN_MINUS, DEFAULT_ECL_CNN_PLUS, runEclEvalCommand } from "./eval.js";
 import { DEFAULT_KLM_DNN, DEFAULT_KLM_LIKELIHOOD, klmSummaryTable, parseKlmEvalOptions, runKlmEval } from "./evalKlm.js";
 import { readInputFile, writeFileAtomic } from "./files.js";
@@ -128,13 +128,7 @@ export async function runDemo(opts: DemoOptions, out: NodeJS.WritableStream = pr
     stage(`simulating ${combinedEvents} events (p 0.2–5 GeV/c) for the combined muon probability`);
     const calibration = CombinedMuonId.fromJsonText(new TextDecoder().decode(readInputFile(DEFAULT_COMBINED_OUTPUT)));
     const models = await loadCombinedModels({ klmDnn: DEFAULT_KLM_DNN, eclCnnPlus: DEFAULT_ECL_CNN_PLUS, eclCnnMinus: DEFAULT_ECL_CNN_MINUS });
-    const bar = eventProgress("muid demo: combined sample", combinedEvents, progress, opts.quiet === true);
-    let sample: CombinedSample;
-    try {
-      sample = await buildCombinedSample({ events: combinedEvents, seed, models, progressEvery: bar.every, onProgress: bar.update });
-    } finally {
-      bar.stop();
-    }
+    const sample = await buildCombinedSampleWithProgress("muid demo: combined sample", models, combinedEvents, seed, progress, opts.quiet === true);
     combined = evaluateCombined(sample, calibration, { calibration: DEFAULT_COMBINED_OUTPUT, events: combinedEvents, seed, sample: "combined study guns (p 0.2–5 and 0.2–2 GeV/c, θ 18°–155°, 4–16 tracks)" });
     if (robustness) {
       // the calibration under beam background ×3 in both detectors (it was fitted at ×1)

@@ -35,7 +35,7 @@ import { ECL_EVAL_BACKGROUND_LEVELS, eclReportHtml, eclSummaryTable, evaluateEcl
 import { readInputFile, writeFileAtomic } from "./files.js";
 import { runKlmEvalCommand } from "./evalKlm.js";
 import { CombinedMuonId } from "../reco/combinedMuonId.js";
-import { buildCombinedSample, eventProgress, type CombinedSample, DEFAULT_COMBINED_ECL_CNN_MINUS, DEFAULT_COMBINED_ECL_CNN_PLUS, DEFAULT_COMBINED_KLM_DNN, DEFAULT_COMBINED_OUTPUT, loadCombinedModels } from "../train/combinedMuonId.js";
+import { buildCombinedSampleWithProgress, DEFAULT_COMBINED_ECL_CNN_MINUS, DEFAULT_COMBINED_ECL_CNN_PLUS, DEFAULT_COMBINED_KLM_DNN, DEFAULT_COMBINED_OUTPUT, loadCombinedModels } from "../train/combinedMuonId.js";
 import { combinedReportHtml, combinedSummaryTable, evaluateCombined, type CombinedEvaluation } from "../eval/combined.js";
 
 export const EVAL_TASKS = ["ecl", "klm", "combined"] as const;
@@ -161,13 +161,7 @@ export async function runCombinedEvalCommand(opts: EvalCliOptions, progress: Nod
   const models = await loadCombinedModels(files);
   const started = performance.now();
   say(`simulating ${events} events (seed ${seed}) and scoring them`);
-  const bar = eventProgress("muid eval combined", events, progress, opts.quiet === true);
-  let sample: CombinedSample;
-  try {
-    sample = await buildCombinedSample({ events, seed, models, progressEvery: bar.every, onProgress: bar.update });
-  } finally {
-    bar.stop();
-  }
+  const sample = await buildCombinedSampleWithProgress("muid eval combined", models, events, seed, progress, opts.quiet === true);
   const evaluation = evaluateCombined(sample, calibration, {
     calibration: calibrationFile, models: files, events, seed,
     sample: "combined study guns (p 0.2–5 and 0.2–2 GeV/c, θ 18°–155°, 4–16 tracks), nominal conditions",

@@ -406,6 +406,16 @@ export function eventProgress(label: string, total: number, stream: NodeJS.Writa
   };
 }
 
+/** Simulates and scores a combined sample with a progress bar on `stream` (`muid train` and `muid eval --task combined`). */
+export async function buildCombinedSampleWithProgress(label: string, models: CombinedModels, events: number, seed: number, stream: NodeJS.WritableStream, quiet: boolean): Promise<CombinedSample> {
+  const bar = eventProgress(label, events, stream, quiet);
+  try {
+    return await buildCombinedSample({ events, seed, models, progressEvery: bar.every, onProgress: bar.update });
+  } finally {
+    bar.stop();
+  }
+}
+
 /** `muid train --model combined [--events N] [--seed S] [-o FILE]`. */
 export async function runCombinedTrainCommand(opts: CombinedTrainCliOptions, progress: NodeJS.WritableStream = process.stderr): Promise<CombinedMuonIdTables> {
   if (opts.data !== undefined) throw new OptionError("--model combined simulates its sample in process (--events, --seed); --data is not read");
@@ -419,13 +429,7 @@ export async function runCombinedTrainCommand(opts: CombinedTrainCliOptions, pro
   const models = await loadCombinedModels(files);
   const started = performance.now();
   say(`simulating ${events} events (seed ${seed}; guns p 0.2–5 and 0.2–2 GeV/c, θ 18°–155°) and scoring them`);
-  const bar = eventProgress("muid train combined", events, progress, opts.quiet === true);
-  let sample: CombinedSample;
-  try {
-    sample = await buildCombinedSample({ events, seed, models, progressEvery: bar.every, onProgress: bar.update });
-  } finally {
-    bar.stop();
-  }
+  const sample = await buildCombinedSampleWithProgress("muid train combined", models, events, seed, progress, opts.quiet === true);
   const command = `muid train --model combined --events ${events} --seed ${seed}${opts.output !== undefined ? ` -o ${opts.output}` : ""}`;
   const withKlm = sample.klmDnn.reduce((a, v) => a + (Number.isNaN(v) ? 0 : 1), 0);
   const withEcl = sample.eclCnn.reduce((a, v) => a + (Number.isNaN(v) ? 0 : 1), 0);
