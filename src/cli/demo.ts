@@ -32,7 +32,7 @@ import { COMBINED_METHODS, combinedReportHtml, evaluateCombined, type CombinedEv
 import { KLM_METHODS, type KlmEvaluation } from "../eval/klm.js";
 import type { EclEvaluation } from "../eval/ecl.js";
 import { escapeHtml, svgOf } from "../eval/plots.js";
-import { buildCombinedSample, buildCombinedSampleWithProgress, DEFAULT_COMBINED_OUTPUT, loadCombinedModels, type CombinedSample } from "../train/combinedMuonId.js";
+import { buildCombinedSample, buildCombinedSampleWithProgress, DEFAULT_COMBINED_OUTPUT, loadCombinedModels } from "../train/combinedMuonId.js";
 import { DEFAULT_ECL_CNN_MINUS, DEFAULT_ECL_CNN_PLUS, runEclEvalCommand } from "./eval.js";
 import { DEFAULT_KLM_DNN, DEFAULT_KLM_LIKELIHOOD, klmSummaryTable, parseKlmEvalOptions, runKlmEval } from "./evalKlm.js";
 import { readInputFile, writeFileAtomic } from "./files.js";
