@@ -16,14 +16,14 @@
 import { InputError } from "../errors.js";
 import { COMBINED_SOURCES, type CombinedMuonId } from "../reco/combinedMuonId.js";
 import type { CombinedSample } from "../train/combinedMuonId.js";
-import { assignBins, auc, efficiencyAtFakeRate, fakeRateAtEfficiency, sampledRoc } from "./metrics.js";
+import { assignBins, auc, efficiencyAtFakeRate, fakeRateAtEfficiency, sampledRoc, WORKING_POINT_EFFICIENCY, WORKING_POINT_FAKE_RATE } from "./metrics.js";
 import { escapeHtml, svgOf } from "./plots.js";
 
 export const COMBINED_METHODS = ["combined", "klmDnn", "eclCnn"] as const;
 export type CombinedMethodName = (typeof COMBINED_METHODS)[number];
 export const COMBINED_EVAL_MOMENTUM_EDGES: readonly number[] = [0.2, 0.6, 1, 2, 5];
-export const COMBINED_EVAL_EFFICIENCY = 0.9;
-export const COMBINED_EVAL_FAKE_RATE = 0.02;
+export const COMBINED_EVAL_EFFICIENCY = WORKING_POINT_EFFICIENCY;
+export const COMBINED_EVAL_FAKE_RATE = WORKING_POINT_FAKE_RATE;
 export const COMBINED_RELIABILITY_BINS = 10;
 export const COMBINED_EVAL_ROC_POINTS = 101;
 

@@ -24,13 +24,13 @@ import type { ModelCard } from "../models/card.js";
 import { ECL_EP_NO_CLUSTER_SCORE, eclCluster, eclEpMuonProbability, type EclEpPdfs } from "../reco/eclEp.js";
 import type { EclNoValueReason } from "../reco/eclImage.js";
 import { eclSampleImages, type EclSample } from "../reco/eclSample.js";
-import { assignBins, auc, fakeRateAtEfficiency, indicesInBin, sampledRoc } from "./metrics.js";
+import { assignBins, auc, fakeRateAtEfficiency, indicesInBin, sampledRoc, WORKING_POINT_EFFICIENCY } from "./metrics.js";
 import { escapeHtml, svgOf } from "./plots.js";
 
 /** pT bins at the IP, GeV/c (issue 5 item 5). */
 export const ECL_EVAL_PT_EDGES: readonly number[] = [0.28, 0.4, 0.5, 0.6, 0.8, 1.0];
 /** Working point: 90 % muon efficiency. */
-export const ECL_EVAL_EFFICIENCY = 0.9;
+export const ECL_EVAL_EFFICIENCY = WORKING_POINT_EFFICIENCY;
 /** The poster's threshold variants, MeV, and the background levels (× nominal). */
 export const ECL_EVAL_THRESHOLDS_MEV: readonly number[] = [1, 2, 5];
 export const ECL_EVAL_BACKGROUND_LEVELS: readonly number[] = [0, 1, 3];

@@ -22,7 +22,7 @@ import type { ModelBundle } from "../models/card.js";
 import type { Model } from "../models/runtime.js";
 import { KLM_FEATURE_NAMES, KLM_FEATURES } from "../reco/klmFeatures.js";
 import { KLM_REGIONS, type KlmSample } from "../train/klmSample.js";
-import { assignBins, auc, efficiencyAtFakeRate, fakeRateAtEfficiency, sampledRoc } from "./metrics.js";
+import { assignBins, auc, efficiencyAtFakeRate, fakeRateAtEfficiency, sampledRoc, WORKING_POINT_EFFICIENCY, WORKING_POINT_FAKE_RATE } from "./metrics.js";
 
 /** The method names of the JSON, in the order of the table. */
 export const KLM_METHODS = ["likelihood", "dnnGlobal", "dnn", "belle2Dnn"] as const;
@@ -32,8 +32,8 @@ export type KlmMethodName = (typeof KLM_METHODS)[number];
 export const KLM_EVAL_P_MIN = 0.7;
 export const KLM_EVAL_MOMENTUM_EDGES: readonly number[] = [0.7, 1, 1.5, 2, 3, 5];
 /** Working points: 90 % muon efficiency, 2 % pion fake rate. */
-export const KLM_EVAL_EFFICIENCY = 0.9;
-export const KLM_EVAL_FAKE_RATE = 0.02;
+export const KLM_EVAL_EFFICIENCY = WORKING_POINT_EFFICIENCY;
+export const KLM_EVAL_FAKE_RATE = WORKING_POINT_FAKE_RATE;
 /** Points of the sampled ROC curves in the JSON. */
 export const KLM_EVAL_ROC_POINTS = 101;
 

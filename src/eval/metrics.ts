@@ -10,6 +10,10 @@
  */
 import { InputError } from "../errors.js";
 
+/** The working points every evaluation reports (the paper's): pion fake rate at 90 % muon efficiency, muon efficiency at 2 % pion fake rate. */
+export const WORKING_POINT_EFFICIENCY = 0.9;
+export const WORKING_POINT_FAKE_RATE = 0.02;
+
 /** One ROC point: selecting score ≥ cut gives this efficiency (signal) and fake rate (background). */
 export interface RocPoint {
   cut: number;
