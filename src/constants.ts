@@ -412,13 +412,28 @@ export const HADRONIC_BLOB_DISTANCE = 8.0;
 export const PION_STAR_ENERGY = [0.005, 0.04] as const;
 /** kinetic energy of the μ⁺ from a stopped π⁺ → μ⁺ν, GeV (physics.md §5.2: 4.1 MeV) [D] */
 export const PION_STOP_MUON_ENERGY = 0.0041;
-/** KLM hadronic shower of an absorbed pion: layers it fires ≈ 1 + T/scale (1–3, physics.md issue text) [A] */
-export const KLM_SHOWER_LAYER_SCALE = 0.5;
-export const KLM_SHOWER_MAX_LAYERS = 3;
+/** nuclear interaction length λ_I of iron, cm (PDG atomic and nuclear properties: 16.77 cm; physics.md §1.6: 3.90 λ_I in 14 × 4.6689 cm) [R] */
+export const IRON_NUCLEAR_INTERACTION_LENGTH = 16.77;
+/**
+ * Longitudinal reach of a hadronic shower in the KLM iron [R: C. Fabjan, F. Gianotti, Rev. Mod. Phys. 75 (2003)
+ * 1243, and the PDG review "Calorimetry"]: the shower maximum lies at t_max ≈ (0.2 ln(E/GeV) + 0.7) λ_I and the
+ * tail falls off with λ_att ≈ λ_I (E/GeV)^0.13 (95 % containment at t_max + 2.5 λ_att). The deepest iron depth
+ * its charged secondaries reach is drawn as t_max + λ_att · Exp(1) [A], so that a 2 GeV/c pion absorbed in
+ * layer 4 leaves hits out to layer ≈ 11: the deep, gappy penetration that fakes the likelihood
+ * (arXiv:2503.11351 "N_hit 8–10 of N_ext 14", issue #4).
+ */
+export const KLM_SHOWER_TMAX_LOG_SLOPE = 0.2;
+export const KLM_SHOWER_TMAX_OFFSET = 0.7;
+export const KLM_SHOWER_ATTENUATION_EXPONENT = 0.13;
+/** probability that a detector layer inside the shower's reach has a shower hit (secondaries are few and soft, so layers are skipped) [A] */
+export const KLM_SHOWER_LAYER_PROBABILITY = 0.75;
 /** extra half-width of shower clusters in the KLM, cm: exponential with this mean [A] */
 export const KLM_SHOWER_WIDTH = 6.0;
-/** lateral spread of shower hits about the interaction direction per layer travelled, cm [A] */
-export const KLM_SHOWER_SPREAD = 8.0;
+/** lateral spread (σ per transverse coordinate) of a shower hit about the shower axis: core + growth per λ_I of iron travelled, cm [A] (95 % lateral containment ≈ 1 λ_I, PDG "Calorimetry") */
+export const KLM_SHOWER_CORE_SPREAD = 3.0;
+export const KLM_SHOWER_SPREAD_PER_LAMBDA = 6.0;
+/** mean number of further hits per shower layer from other secondaries (Poisson), spread twice as wide as the main hit [A] */
+export const KLM_SHOWER_EXTRA_HITS = 0.4;
 
 // ============================================================================================
 // Generators, decay in flight and tracking resolution (generator helper: src/sim/generators.ts,

@@ -44,9 +44,9 @@ function handSample(columns: { isMuon: number[]; p: number[]; theta?: number[]; 
 }
 
 describe("selection and working points on hand-built samples", () => {
-  it("keeps p > 0.7 GeV/c inside θ 18°–155° only", () => {
-    const s = handSample({ isMuon: [1, 0, 1, 0, 1, 0], p: [0.69, 0.7, 0.71, 2, 3, 4], theta: [90, 90, 90, 17, 155, 156], score: [0, 0, 0, 0, 0, 0] });
-    expect(Array.from(klmEvaluationRows(s))).toEqual([2, 4]);
+  it("keeps 0.7 < p < 5 GeV/c inside θ 18°–155° only", () => {
+    const s = handSample({ isMuon: [1, 0, 1, 0, 1, 0, 1, 0], p: [0.69, 0.7, 0.71, 2, 3, 4, 4.99, 5.01], theta: [90, 90, 90, 17, 155, 156, 90, 90], score: [0, 0, 0, 0, 0, 0, 0, 0] });
+    expect(Array.from(klmEvaluationRows(s))).toEqual([2, 4, 6]);
   });
 
   it("fake rate at 90 % efficiency, efficiency at 2 % fake rate: hand-counted", () => {

@@ -1,5 +1,5 @@
 /**
- * KLM muon-ID evaluation (ISSUE 4 item 7): on an independent sample, tracks with p > 0.7 GeV/c inside
+ * KLM muon-ID evaluation (ISSUE 4 item 7): on an independent sample, tracks with 0.7 < p < 5 GeV/c inside
  * the KLM acceptance (θ 18°–155°, klm.md §4.4) that get a DNN value (klm.md §1.2), the pion fake rate
  * at 90 % muon efficiency, the muon efficiency at 2 % fake rate and the AUC of each method:
  *
@@ -31,6 +31,8 @@ export type KlmMethodName = (typeof KLM_METHODS)[number];
 /** Selection of the evaluation (ISSUE 4 item 7). */
 export const KLM_EVAL_P_MIN = 0.7;
 export const KLM_EVAL_MOMENTUM_EDGES: readonly number[] = [0.7, 1, 1.5, 2, 3, 5];
+/** upper end of the evaluated momenta, GeV/c: the last bin edge */
+export const KLM_EVAL_P_MAX = KLM_EVAL_MOMENTUM_EDGES[KLM_EVAL_MOMENTUM_EDGES.length - 1]!;
 /** Working points: 90 % muon efficiency, 2 % pion fake rate. */
 export const KLM_EVAL_EFFICIENCY = WORKING_POINT_EFFICIENCY;
 export const KLM_EVAL_FAKE_RATE = WORKING_POINT_FAKE_RATE;
@@ -65,12 +67,17 @@ export interface KlmScorers {
   belle2Dnn?: Model | null;
 }
 
-/** Tracks of the evaluation: p > pMin (reconstructed) and θ inside the KLM acceptance. */
+/**
+ * Tracks of the evaluation: pMin < p < KLM_EVAL_P_MAX (reconstructed; the momentum bins' range, so that the
+ * bins add up to the whole: the 5 GeV/c gun edge is smeared past by the tracking resolution) and θ inside
+ * the KLM acceptance.
+ */
 export function klmEvaluationRows(sample: KlmSample, pMin = KLM_EVAL_P_MIN): Int32Array {
   const rows: number[] = [];
   for (let i = 0; i < sample.n; i++) {
     const th = sample.theta[i]!;
-    if (sample.p[i]! > pMin && th >= KLM_GUN_THETA_MIN_DEG && th <= KLM_GUN_THETA_MAX_DEG) rows.push(i);
+    const p = sample.p[i]!;
+    if (p > pMin && p < KLM_EVAL_P_MAX && th >= KLM_GUN_THETA_MIN_DEG && th <= KLM_GUN_THETA_MAX_DEG) rows.push(i);
   }
   return Int32Array.from(rows);
 }
@@ -256,7 +263,7 @@ export interface KlmEvaluation {
 export function evaluateKlm(input: KlmEvaluationInput): KlmEvaluation {
   const { sample } = input;
   const rows = klmEvaluationRows(sample);
-  if (rows.length === 0) throw new InputError(`no track of the ${sample.n} in the sample has p > ${KLM_EVAL_P_MIN} GeV/c inside the KLM acceptance`);
+  if (rows.length === 0) throw new InputError(`no track of the ${sample.n} in the sample has ${KLM_EVAL_P_MIN} < p < ${KLM_EVAL_P_MAX} GeV/c inside the KLM acceptance`);
   const scores = scoreKlmSample(sample, input.scorers);
   const overall = figureSet(sample, scores, rows);
 
@@ -289,7 +296,7 @@ export function evaluateKlm(input: KlmEvaluationInput): KlmEvaluation {
   return {
     klm: {
       tracks: overall.tracks, muons: overall.muons, pions: overall.pions,
-      selection: `tracks with a KLM DNN value (ext bit or matched hit, klm.md §1.2), reconstructed p > ${KLM_EVAL_P_MIN} GeV/c, θ ${KLM_GUN_THETA_MIN_DEG}°–${KLM_GUN_THETA_MAX_DEG}°`,
+      selection: `tracks with a KLM DNN value (ext bit or matched hit, klm.md §1.2), reconstructed ${KLM_EVAL_P_MIN} < p < ${KLM_EVAL_P_MAX} GeV/c, θ ${KLM_GUN_THETA_MIN_DEG}°–${KLM_GUN_THETA_MAX_DEG}°`,
       methods: overall.methods,
       byMomentum,
       byRegion,

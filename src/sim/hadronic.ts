@@ -7,8 +7,8 @@
  * - Outcome [A, physics.md §6]: with probability LEADING_PION_PROBABILITY a leading pion survives with a
  *   fraction U(0.3, 0.9) of the kinetic energy and a transverse kick; otherwise the pion is absorbed.
  *   The released energy makes, in the ECL CsI, a visible deposit (Beta-distributed fraction: an EM part
- *   from π⁰ photons at the vertex and hadronic blobs around it); in the KLM iron, shower hits in the next
- *   1–3 layers with wider clusters.
+ *   from π⁰ photons at the vertex and hadronic blobs around it); in the KLM iron, shower hits out to the
+ *   shower's longitudinal reach (t_max + λ_att·Exp(1), Fabjan–Gianotti) with wider clusters.
  * - Stopped pions in CsI (physics.md §5.2): a π⁻ is captured (a nuclear "star", a few tens of MeV visible),
  *   a π⁺ decays at rest to a 4.1 MeV μ⁺ that stops at once.
  */
@@ -27,9 +27,18 @@ import {
   HADRONIC_EM_FRACTION,
   HADRONIC_MAX_BLOBS,
   HADRONIC_VISIBLE_BETA,
-  KLM_SHOWER_LAYER_SCALE,
-  KLM_SHOWER_MAX_LAYERS,
-  KLM_SHOWER_SPREAD,
+  BKLM_IRON_THICKNESS,
+  BKLM_LAYER_PITCH,
+  EKLM_GAP_HEIGHT,
+  EKLM_LAYER_PITCH,
+  IRON_NUCLEAR_INTERACTION_LENGTH,
+  KLM_SHOWER_ATTENUATION_EXPONENT,
+  KLM_SHOWER_CORE_SPREAD,
+  KLM_SHOWER_EXTRA_HITS,
+  KLM_SHOWER_LAYER_PROBABILITY,
+  KLM_SHOWER_SPREAD_PER_LAMBDA,
+  KLM_SHOWER_TMAX_LOG_SLOPE,
+  KLM_SHOWER_TMAX_OFFSET,
   KLM_SHOWER_WIDTH,
   LEADING_PION_ENERGY_FRACTION,
   LEADING_PION_PROBABILITY,
@@ -233,48 +242,65 @@ export function stoppedPionDeposit(x: number, y: number, z: number, charge: 1 | 
   return PION_STOP_MUON_ENERGY;
 }
 
+/** Iron per unit path between KLM layer planes: plate over pitch (barrel and endcap share the 9.1 cm pitch). */
+const BARREL_IRON_FRACTION = BKLM_IRON_THICKNESS / BKLM_LAYER_PITCH;
+const ENDCAP_IRON_FRACTION = (EKLM_LAYER_PITCH - EKLM_GAP_HEIGHT) / EKLM_LAYER_PITCH;
+
+/**
+ * The deepest iron depth (cm, along the shower axis) that the charged secondaries of a hadronic shower of
+ * `energy` GeV reach: t_max + λ_att · Exp(1), with t_max = (0.2 ln E + 0.7) λ_I (at least 0) and
+ * λ_att = λ_I E^0.13 (KLM_SHOWER_* in constants.ts).
+ */
+export function klmShowerReach(energy: number, rng: Random): number {
+  if (!(energy > 0)) return 0;
+  const tMax = Math.max(0, KLM_SHOWER_TMAX_LOG_SLOPE * log(energy) + KLM_SHOWER_TMAX_OFFSET);
+  const attenuation = pow(energy, KLM_SHOWER_ATTENUATION_EXPONENT);
+  return IRON_NUCLEAR_INTERACTION_LENGTH * (tMax + attenuation * rng.exponential(1));
+}
+
 /**
  * KLM shower hits of `released` GeV set free at (x, y, z) in KLM iron by a particle moving along
- * (tx, ty, tz) at time `time`: Poisson(released/KLM_SHOWER_LAYER_SCALE) layers (at most 3) beyond the
- * vertex, one crossing per layer on the shower axis with a Gaussian lateral spread growing by
- * KLM_SHOWER_SPREAD per layer and an extra cluster half-width ~ Exp(KLM_SHOWER_WIDTH) [A].
+ * (tx, ty, tz) at time `time`. Every detector layer ahead whose iron depth along the axis lies inside the
+ * shower's reach (klmShowerReach) fires with probability KLM_SHOWER_LAYER_PROBABILITY: one crossing near
+ * the axis (Gaussian lateral spread σ = core + growth per λ_I travelled) and Poisson(KLM_SHOWER_EXTRA_HITS)
+ * further ones twice as wide, each with an extra cluster half-width ~ Exp(KLM_SHOWER_WIDTH) [A]. A barrel
+ * shower stays in its sector (hits leaving it are dropped).
  */
 export function klmShowerCrossings(
   x: number, y: number, z: number, tx: number, ty: number, tz: number,
   released: number, time: number, rng: Random, out: KlmCrossing[],
 ): void {
-  const nLayers = Math.min(KLM_SHOWER_MAX_LAYERS, rng.poisson(released / KLM_SHOWER_LAYER_SCALE));
-  if (nLayers === 0) return;
-  const [e1x, e1y, e1z, e2x, e2y, e2z] = transverseBasis(tx, ty, tz);
+  const reach = klmShowerReach(released, rng);
+  if (reach <= 0) return;
+  const basis = transverseBasis(tx, ty, tz);
   const zeta = z - DETECTOR_Z_OFFSET;
-  const p = released;
   if (Math.abs(zeta) < BKLM_HALF_LENGTH) {
     const sector = barrelSectorOf(x, y);
     const nx = sectorCos(sector), ny = sectorSin(sector);
     const perp = x * nx + y * ny;
     const cosIn = tx * nx + ty * ny;
     if (cosIn <= 0.05) return;
-    let made = 0;
-    for (let layer = 1; layer <= BKLM_LAYERS && made < nLayers; layer++) {
+    for (let layer = 1; layer <= BKLM_LAYERS; layer++) {
       const plane = barrelLayerRadius(layer, sector);
       if (plane <= perp) continue;
-      made++;
       const d = (plane - perp) / cosIn;
-      const spread = KLM_SHOWER_SPREAD * made;
-      const g1 = spread * rng.gauss(), g2 = spread * rng.gauss();
-      let hx = x + d * tx + g1 * e1x + g2 * e2x;
-      let hy = y + d * ty + g1 * e1y + g2 * e2y;
-      const hz = z + d * tz + g1 * e1z + g2 * e2z;
-      // back onto the layer plane of the same sector
-      const off = hx * nx + hy * ny - plane;
-      hx -= off * nx; hy -= off * ny;
-      if (Math.abs(hz - DETECTOR_Z_OFFSET) >= BKLM_HALF_LENGTH) continue;
-      if (barrelSectorOf(hx, hy) !== sector) continue;
-      out.push({
-        section: "barrel", sector, layer, x: hx, y: hy, z: hz,
-        time: time + d / SPEED_OF_LIGHT, px: p * tx, py: p * ty, pz: p * tz,
-        kind: "shower", clusterHalfWidth: rng.exponential(KLM_SHOWER_WIDTH),
-      });
+      const ironDepth = d * BARREL_IRON_FRACTION;
+      if (ironDepth > reach) break;
+      if (rng.uniform() >= KLM_SHOWER_LAYER_PROBABILITY) continue;
+      const hits = 1 + rng.poisson(KLM_SHOWER_EXTRA_HITS);
+      for (let h = 0; h < hits; h++) {
+        const spread = showerSpread(ironDepth) * (h === 0 ? 1 : 2);
+        const g1 = spread * rng.gauss(), g2 = spread * rng.gauss();
+        let hx = x + d * tx + g1 * basis[0] + g2 * basis[3];
+        let hy = y + d * ty + g1 * basis[1] + g2 * basis[4];
+        const hz = z + d * tz + g1 * basis[2] + g2 * basis[5];
+        // back onto the layer plane of the same sector
+        const off = hx * nx + hy * ny - plane;
+        hx -= off * nx; hy -= off * ny;
+        if (Math.abs(hz - DETECTOR_Z_OFFSET) >= BKLM_HALF_LENGTH) continue;
+        if (barrelSectorOf(hx, hy) !== sector) continue;
+        out.push(showerCrossing("barrel", sector, layer, hx, hy, hz, time + d / SPEED_OF_LIGHT, released, tx, ty, tz, rng));
+      }
     }
     return;
   }
@@ -283,21 +309,37 @@ export function klmShowerCrossings(
   const layers = forward ? EKLM_FORWARD_LAYERS : EKLM_BACKWARD_LAYERS;
   const cosIn = forward ? tz : -tz;
   if (cosIn <= 0.05) return;
-  let made = 0;
-  for (let layer = 1; layer <= layers && made < nLayers; layer++) {
+  for (let layer = 1; layer <= layers; layer++) {
     const plane = endcapLayerZ(section, layer);
     const ahead = forward ? plane - z : z - plane;
     if (ahead <= 0) continue;
-    made++;
     const d = ahead / cosIn;
-    const spread = KLM_SHOWER_SPREAD * made;
-    const g1 = spread * rng.gauss(), g2 = spread * rng.gauss();
-    const hx = x + d * tx + g1 * e1x + g2 * e2x;
-    const hy = y + d * ty + g1 * e1y + g2 * e2y;
-    out.push({
-      section, sector: endcapSectorOf(hx, hy), layer, x: hx, y: hy, z: plane,
-      time: time + d / SPEED_OF_LIGHT, px: p * tx, py: p * ty, pz: p * tz,
-      kind: "shower", clusterHalfWidth: rng.exponential(KLM_SHOWER_WIDTH),
-    });
+    const ironDepth = d * ENDCAP_IRON_FRACTION;
+    if (ironDepth > reach) break;
+    if (rng.uniform() >= KLM_SHOWER_LAYER_PROBABILITY) continue;
+    const hits = 1 + rng.poisson(KLM_SHOWER_EXTRA_HITS);
+    for (let h = 0; h < hits; h++) {
+      const spread = showerSpread(ironDepth) * (h === 0 ? 1 : 2);
+      const g1 = spread * rng.gauss(), g2 = spread * rng.gauss();
+      const hx = x + d * tx + g1 * basis[0] + g2 * basis[3];
+      const hy = y + d * ty + g1 * basis[1] + g2 * basis[4];
+      out.push(showerCrossing(section, endcapSectorOf(hx, hy), layer, hx, hy, plane, time + d / SPEED_OF_LIGHT, released, tx, ty, tz, rng));
+    }
   }
+}
+
+/** σ (cm) of a shower hit about the axis after `ironDepth` cm of iron. */
+function showerSpread(ironDepth: number): number {
+  return KLM_SHOWER_CORE_SPREAD + KLM_SHOWER_SPREAD_PER_LAMBDA * (ironDepth / IRON_NUCLEAR_INTERACTION_LENGTH);
+}
+
+/** One shower crossing; its momentum points along the shower axis with |p| = the released energy. */
+function showerCrossing(
+  section: KlmCrossing["section"], sector: number, layer: number, x: number, y: number, z: number, time: number,
+  released: number, tx: number, ty: number, tz: number, rng: Random,
+): KlmCrossing {
+  return {
+    section, sector, layer, x, y, z, time, px: released * tx, py: released * ty, pz: released * tz,
+    kind: "shower", clusterHalfWidth: rng.exponential(KLM_SHOWER_WIDTH),
+  };
 }
