@@ -11,6 +11,8 @@ import {
 } from "../src/geometry/propagation.js";
 import { barrelLayerRadius, endcapLayerZ, sectorCos, sectorSin } from "../src/geometry/klm.js";
 import { MUON_MASS, PION_MASS } from "../src/constants.js";
+import { klmShowerCrossings, klmShowerReach } from "../src/sim/hadronic.js";
+import type { KlmCrossing } from "../src/sim/transport.js";
 import { Random } from "../src/sim/random.js";
 import { InputError } from "../src/errors.js";
 import type { DetectorConditions, ParticleState } from "../src/sim/types.js";
@@ -198,6 +200,54 @@ describe("pions (physics.md §2.4, §5.2, §6)", () => {
     }
     expect(hadronic).toBeGreaterThan(150);
     expect(showers).toBeGreaterThan(20);
+  });
+
+  it("KLM shower reach: mean (t_max + λ_att) λ_I from Fabjan–Gianotti, growing with energy; none without energy", () => {
+    const rng = new Random(57);
+    const lambda = 16.77; // cm, iron
+    for (const e of [0.5, 1, 2, 4]) {
+      let sum = 0;
+      const n = 20000;
+      for (let i = 0; i < n; i++) sum += klmShowerReach(e, rng);
+      const expected = lambda * (Math.max(0, 0.2 * Math.log(e) + 0.7) + Math.pow(e, 0.13));
+      expect(Math.abs(sum / n / expected - 1), `E = ${e} GeV`).toBeLessThan(0.02);
+    }
+    expect(klmShowerReach(0, rng)).toBe(0);
+    expect(klmShowerReach(-1, rng)).toBe(0);
+  });
+
+  it("a shower started in barrel layer 3 fires layers beyond it, up to its reach, in the same sector, with gaps", () => {
+    const rng = new Random(58);
+    const r0 = barrelLayerRadius(3, 1) + 2; // in the iron just behind layer 3, sector 1 (φ = 0)
+    const deepest: number[] = [];
+    let fired = 0, spanned = 0;
+    for (let i = 0; i < 3000; i++) {
+      const out: KlmCrossing[] = [];
+      klmShowerCrossings(r0, 0, 40, 1, 0, 0, 2.0, 10, rng, out);
+      const layers = new Set<number>();
+      for (const c of out) {
+        expect(c.section).toBe("barrel");
+        expect(c.sector).toBe(1);
+        expect(c.layer).toBeGreaterThan(3);
+        expect(c.kind).toBe("shower");
+        expect(Math.abs(c.x - barrelLayerRadius(c.layer, 1))).toBeLessThan(1e-9); // on the layer plane
+        layers.add(c.layer);
+      }
+      if (layers.size === 0) continue;
+      const last = Math.max(...layers);
+      deepest.push(last);
+      fired += layers.size;
+      spanned += last - 3;
+    }
+    deepest.sort((a, b) => a - b);
+    // 2 GeV: t_max 0.84 λ_I, λ_att 1.09 λ_I ⇒ median reach ≈ 1.6 λ_I ≈ 27 cm of iron ≈ 5–6 layers beyond layer 3
+    const median = deepest[deepest.length >> 1]!;
+    expect(median).toBeGreaterThanOrEqual(8);
+    expect(median).toBeLessThanOrEqual(10);
+    expect(deepest[Math.floor(0.9 * deepest.length)]!).toBeGreaterThanOrEqual(12); // the long tail: deep penetration
+    // layers inside the reach fire with probability 0.75: gaps in the pattern
+    expect(fired / spanned).toBeGreaterThan(0.6);
+    expect(fired / spanned).toBeLessThan(0.95);
   });
 
   it("a π⁺ stopped in CsI leaves the 4.1 MeV μ⁺ deposit, a π⁻ a star", () => {
