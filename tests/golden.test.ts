@@ -2,7 +2,8 @@
  * Golden output hashes (issue 8, docs/determinism.md): both models and the full chain on a fixed set
  * give the SHA-256 of tests/fixtures/golden.json — on the TypeScript sources (twice in one process,
  * with fresh Model instances each time), on the release bundle dist/muid.js in Node, and on the same
- * bundle in headless Chromium. The hashes were written once by `node scripts/golden.mjs --write`.
+ * bundle in headless Chromium. The hashes were written by `node scripts/golden.mjs --write` (the chain's re-written
+ * once for the deep-shower simulation change of issue 4).
  */
 import { existsSync, readFileSync } from "node:fs";
 import { pathToFileURL } from "node:url";
