@@ -184,7 +184,7 @@ export function combinedDemoTable(evaluation: CombinedEvaluation): string {
 /** Robustness scans: pion fake rate at 90 % muon efficiency under changed conditions, nominal models. */
 export function robustnessTable(klm: KlmEvaluation, ecl: EclEvaluation | null, combined: { nominal: CombinedEvaluation; background: CombinedEvaluation } | null = null): string {
   const lines = ["Robustness (nominal models; pion fake rate at 90 % muon efficiency):"];
-  lines.push(`  KLM (p > 0.7 GeV/c)       ${KLM_METHODS.map((m) => m.padStart(11)).join("")}`);
+  lines.push(`  KLM (0.7 < p < 5 GeV/c)   ${KLM_METHODS.map((m) => m.padStart(11)).join("")}`);
   lines.push(`  ${"nominal".padEnd(26)}${KLM_METHODS.map((m) => percent(klm.klm.methods[m]?.fakeRateAt90).padStart(11)).join("")}`);
   for (const r of klm.klm.robustness) lines.push(`  ${r.name.padEnd(26)}${KLM_METHODS.map((m) => percent(r.methods[m]?.fakeRateAt90).padStart(11)).join("")}`);
   if (ecl) {
@@ -245,7 +245,7 @@ interface IndexInputs {
 
 async function indexHtml(x: IndexInputs): Promise<string> {
   const l = x.latency;
-  // fake rate vs momentum: KLM methods (p > 0.7) and the combined probability with its single-detector parts (0.2–5)
+  // fake rate vs momentum: KLM methods (0.7 < p < 5) and the combined probability with its single-detector parts (0.2–5)
   const fakeValues = [
     ...x.klm.klm.byMomentum.flatMap((b) => KLM_METHODS.filter((m) => b.methods[m]?.fakeRateAt90 != null).map((m) => ({ p: (b.pMin + b.pMax) / 2, pMin: b.pMin, pMax: b.pMax, fakeRate: Math.max(b.methods[m]!.fakeRateAt90!, 1e-4), method: `KLM ${m}`, sample: "KLM study gun" }))),
     ...(x.combined?.combined.byMomentum ?? []).flatMap((b) => COMBINED_METHODS.filter((m) => b.methods[m].fakeRateAt90 !== null && b.methods[m].coverage > 0).map((m) => ({ p: (b.pMin + b.pMax) / 2, pMin: b.pMin, pMax: b.pMax, fakeRate: Math.max(b.methods[m].fakeRateAt90!, 1e-4), method: m === "combined" ? "combined probability" : `${m} (calibrated, alone)`, sample: "combined gun" }))),

@@ -259,7 +259,7 @@ export async function klmReportHtml(evaluation: KlmEvaluation): Promise<string> 
   const klm = evaluation.klm;
   const rocValues = Object.entries(klm.roc).flatMap(([method, r]) => r!.efficiency.map((e, k) => ({ method, efficiency: e, fakeRate: Math.max(r!.fakeRate[k]!, 1e-4) })).filter((p) => p.efficiency >= 0.5));
   const rocSvg = rocValues.length > 0 ? await svgOf({
-    width: 480, height: 360, title: "ROC: pion fake rate vs muon efficiency (p > 0.7 GeV/c)",
+    width: 480, height: 360, title: "ROC: pion fake rate vs muon efficiency (0.7 < p < 5 GeV/c)",
     data: { values: rocValues }, mark: "line",
     encoding: {
       x: { field: "efficiency", type: "quantitative", title: "muon efficiency", scale: { domain: [0.5, 1] } },
