@@ -284,23 +284,15 @@ export function klmShowerCrossings(
       const plane = barrelLayerRadius(layer, sector);
       if (plane <= perp) continue;
       const d = (plane - perp) / cosIn;
-      const ironDepth = d * BARREL_IRON_FRACTION;
-      if (ironDepth > reach) break;
-      if (rng.uniform() >= KLM_SHOWER_LAYER_PROBABILITY) continue;
-      const hits = 1 + rng.poisson(KLM_SHOWER_EXTRA_HITS);
-      for (let h = 0; h < hits; h++) {
-        const spread = showerSpread(ironDepth) * (h === 0 ? 1 : 2);
-        const g1 = spread * rng.gauss(), g2 = spread * rng.gauss();
-        let hx = x + d * tx + g1 * basis[0] + g2 * basis[3];
-        let hy = y + d * ty + g1 * basis[1] + g2 * basis[4];
-        const hz = z + d * tz + g1 * basis[2] + g2 * basis[5];
+      const inReach = showerLayerHits(x, y, z, tx, ty, tz, basis, d, d * BARREL_IRON_FRACTION, reach, rng, (hx, hy, hz) => {
         // back onto the layer plane of the same sector
         const off = hx * nx + hy * ny - plane;
         hx -= off * nx; hy -= off * ny;
-        if (Math.abs(hz - DETECTOR_Z_OFFSET) >= BKLM_HALF_LENGTH) continue;
-        if (barrelSectorOf(hx, hy) !== sector) continue;
+        if (Math.abs(hz - DETECTOR_Z_OFFSET) >= BKLM_HALF_LENGTH) return;
+        if (barrelSectorOf(hx, hy) !== sector) return;
         out.push(showerCrossing("barrel", sector, layer, hx, hy, hz, time + d / SPEED_OF_LIGHT, released, tx, ty, tz, rng));
-      }
+      });
+      if (!inReach) break;
     }
     return;
   }
@@ -314,18 +306,32 @@ export function klmShowerCrossings(
     const ahead = forward ? plane - z : z - plane;
     if (ahead <= 0) continue;
     const d = ahead / cosIn;
-    const ironDepth = d * ENDCAP_IRON_FRACTION;
-    if (ironDepth > reach) break;
-    if (rng.uniform() >= KLM_SHOWER_LAYER_PROBABILITY) continue;
-    const hits = 1 + rng.poisson(KLM_SHOWER_EXTRA_HITS);
-    for (let h = 0; h < hits; h++) {
-      const spread = showerSpread(ironDepth) * (h === 0 ? 1 : 2);
-      const g1 = spread * rng.gauss(), g2 = spread * rng.gauss();
-      const hx = x + d * tx + g1 * basis[0] + g2 * basis[3];
-      const hy = y + d * ty + g1 * basis[1] + g2 * basis[4];
+    const inReach = showerLayerHits(x, y, z, tx, ty, tz, basis, d, d * ENDCAP_IRON_FRACTION, reach, rng, (hx, hy) => {
       out.push(showerCrossing(section, endcapSectorOf(hx, hy), layer, hx, hy, plane, time + d / SPEED_OF_LIGHT, released, tx, ty, tz, rng));
-    }
+    });
+    if (!inReach) break;
   }
+}
+
+/**
+ * The shower hits of one detector layer at distance d along the axis (iron depth `ironDepth`): false when
+ * the layer lies beyond the reach (the walk outward stops there); otherwise the layer fires with
+ * probability KLM_SHOWER_LAYER_PROBABILITY with 1 + Poisson(KLM_SHOWER_EXTRA_HITS) hits, each point
+ * (axis + Gaussian lateral offset) handed to `emit`.
+ */
+function showerLayerHits(
+  x: number, y: number, z: number, tx: number, ty: number, tz: number, basis: readonly number[],
+  d: number, ironDepth: number, reach: number, rng: Random, emit: (hx: number, hy: number, hz: number) => void,
+): boolean {
+  if (ironDepth > reach) return false;
+  if (rng.uniform() >= KLM_SHOWER_LAYER_PROBABILITY) return true;
+  const hits = 1 + rng.poisson(KLM_SHOWER_EXTRA_HITS);
+  for (let h = 0; h < hits; h++) {
+    const spread = showerSpread(ironDepth) * (h === 0 ? 1 : 2);
+    const g1 = spread * rng.gauss(), g2 = spread * rng.gauss();
+    emit(x + d * tx + g1 * basis[0]! + g2 * basis[3]!, y + d * ty + g1 * basis[1]! + g2 * basis[4]!, z + d * tz + g1 * basis[2]! + g2 * basis[5]!);
+  }
+  return true;
 }
 
 /** σ (cm) of a shower hit about the axis after `ironDepth` cm of iron. */
